@@ -1,0 +1,219 @@
+"""The `qa` command: the same service calls as the HTTP API, from a terminal.
+
+Commands and flags follow ../shared/CONTRACT.md. Every command takes `--data-dir`;
+`ask`, `search` and `serve` index the shipped seeds into a data dir that has none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.models import answer_json, passage_json
+from qa.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "model", None) and args.command != "index":
+        overrides["model"] = args.model
+    return Settings(**overrides)
+
+
+def _service(args: argparse.Namespace, seed: bool = False):  # -> QAService (imported lazily)
+    from qa.service import QAService
+
+    service = QAService(_settings(args))
+    if seed:
+        results = service.ensure_seeded()
+        if results:
+            print(f"indexed {len(results)} seed documents into {service.data_dir}", file=sys.stderr)
+    return service
+
+
+class _Bar:
+    """A tqdm progress bar on stderr that appears only for long work on a terminal."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit="text", file=sys.stderr, disable=total < 64)
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    service = _service(args)
+    bar = _Bar("embedding")
+    try:
+        results = service.ingest_paths([Path(p) for p in args.paths], args.id, args.title, progress=bar)
+    finally:
+        bar.close()
+    for r in results:
+        state = "unchanged" if r.unchanged else f"{r.embedded} embedded"
+        print(f"{r.id}\t{r.paragraphs} paragraphs\t{state}\t{r.title}")
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    docs = _service(args).documents()
+    if not docs:
+        print("no documents yet: `qa ingest PATH` adds some (or ask a question to index the seeds).")
+    for d in docs:
+        print(f"{d.id}\t{d.paragraphs} paragraphs\t{d.title}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    _service(args).delete(args.id)
+    print(f"deleted {args.id}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    service = _service(args)
+    bar = _Bar("re-embedding")
+    try:
+        count = service.rebuild(args.model, progress=bar)
+    finally:
+        bar.close()
+    print(f"rebuilt the index of {count} paragraphs with {service.model_name}")
+    return 0
+
+
+def _print_passages(passages: list[dict[str, object]]) -> None:
+    for i, p in enumerate(passages, 1):
+        text = str(p["text"])
+        print(f"{i}. {p['doc_id']} ¶{p['paragraph']}  score {float(p['score']):.3f}")
+        print(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    body = answer_json(_service(args, seed=True).ask(args.question, args.top_k))
+    if args.json:
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    if body["answered"]:
+        print(f"{body['answer']} [1]\n")
+        for c in body["citations"]:
+            print(f"[{c['n']}] {c['title'] or c['doc_id']} — {c['doc_id']} ¶{c['paragraph']}, chars {c['start']}-{c['end']}")
+            print(f"    «{c['quote']}»")
+    else:
+        print("Not in the corpus: no stored passage supports an answer to this question.")
+        if body["passages"]:
+            print("\nClosest passages (not answers):")
+            _print_passages(body["passages"][:3])
+    print(f"\nconfidence {body['confidence']:.2f} · language {body['language']} · {body['took_ms']:.0f} ms")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    passages = [passage_json(p) for p in _service(args, seed=True).search(args.query, args.top_k)]
+    if args.json:
+        print(json.dumps({"passages": passages}, ensure_ascii=False, indent=2))
+    else:
+        _print_passages(passages)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    service = _service(args, seed=True)
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluate import run_eval
+
+    return run_eval(_service(args, seed=not args.no_seeds), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=os.environ.get("QA_DATA_DIR"),
+        help="where the store and index live (default: $QA_DATA_DIR, else ./data)",
+    )
+    parser = argparse.ArgumentParser(prog="qa", description="Cited answers from your Persian and English documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="add files or folders (re-ingesting an id replaces it)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--id", help="document id (one file only)")
+    p.add_argument("--title", help="document title")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("documents", parents=[common], help="list documents")
+    p.set_defaults(func=cmd_documents)
+
+    p = sub.add_parser("delete", parents=[common], help="remove a document and its paragraphs")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("index", parents=[common], help="index maintenance")
+    index_sub = p.add_subparsers(dest="action", required=True)
+    r = index_sub.add_parser("rebuild", parents=[common], help="re-embed every paragraph, swap atomically")
+    r.add_argument("--model", help="embedding model (default: the current one)")
+    r.set_defaults(func=cmd_index)
+
+    for name, helptext, target in (
+        ("ask", "a short cited answer", "question"),
+        ("search", "the ranked passages only", "query"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=helptext)
+        p.add_argument(target)
+        p.add_argument("--top-k", type=int, default=5)
+        p.add_argument("--json", action="store_true", help="print the HTTP API's JSON body")
+        p.set_defaults(func=cmd_ask if name == "ask" else cmd_search)
+
+    p = sub.add_parser("serve", parents=[common], help="the HTTP API and the web page")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="figures for a SQuAD/PersianQA file")
+    p.add_argument("file")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--en", help="JSONL of {id, question_en}: also ask these English versions")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--plot", help="write the abstention curve to this PNG")
+    p.add_argument("--compare", action="store_true", help="also run BM25-only and dense-only")
+    p.add_argument("--no-seeds", action="store_true", help="corpus = the file's contexts only")
+    p.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"qa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

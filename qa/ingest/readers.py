@@ -1,0 +1,215 @@
+"""File formats in, raw text blocks out: one reader per format, chosen by file extension.
+
+Readers only extract text and titles; cleaning, splitting and deduplication are the
+same for every format and live in `qa.ingest.clean`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import PurePath
+
+from qa.errors import UnsupportedFile
+from qa.models import SourceDocument
+
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".jsonl", ".json", ".pdf", ".docx")
+MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Bytes of a text file as str; binary or non-UTF text is refused with a reason."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UnsupportedFile(f"{name}: not valid UTF-16 text ({exc.reason}).") from exc
+    if b"\x00" in data[:8192]:
+        raise UnsupportedFile(f"{name}: looks like a binary file, not text. Upload .txt/.md as UTF-8.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedFile(
+            f"{name}: not UTF-8 text (bad byte at position {exc.start}). Save the file as UTF-8."
+        ) from exc
+    if len(_CONTROL.findall(text[:8192])) > 0.01 * max(1, len(text[:8192])):
+        raise UnsupportedFile(f"{name}: contains binary control characters, not text.")
+    return text
+
+
+def _plain(data: bytes, name: str) -> list[SourceDocument]:
+    return [SourceDocument(text_paragraphs=[decode_text(data, name)], source=name)]
+
+
+_MD_MARKUP = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+
+
+def _markdown(data: bytes, name: str) -> list[SourceDocument]:
+    text = decode_text(data, name)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    lines = [_MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", _MD_MARKUP.sub("", line))) for line in text.splitlines()]
+    title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")), "")
+    return [SourceDocument(text_paragraphs=["\n".join(lines)], title=title, source=name)]
+
+
+_HTML_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button")
+_HTML_DROP_HINTS = re.compile(
+    r"related|newsletter|share|social|comment|footer|menu|breadcrumb|sidebar|tags|advert|banner|cookie",
+    re.I,
+)
+_HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt", "figcaption")
+
+
+def _html(data: bytes, name: str) -> list[SourceDocument]:
+    from bs4 import BeautifulSoup
+
+    text = decode_text(data, name)
+    try:
+        soup = BeautifulSoup(text, "lxml")
+    except Exception as exc:  # lxml raises several parser errors on hostile input
+        raise UnsupportedFile(f"{name}: cannot parse HTML ({exc}).") from exc
+    title = (soup.title.get_text(" ", strip=True) if soup.title else "") or ""
+    h1 = soup.find("h1")
+    if h1 is not None:
+        title = h1.get_text(" ", strip=True) or title
+    for tag in soup.find_all(_HTML_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.decomposed or tag.attrs is None:
+            continue
+        hints = " ".join([tag.get("id") or "", *(tag.get("class") or [])])
+        if hints.strip() and _HTML_DROP_HINTS.search(hints):
+            tag.decompose()
+    blocks = []
+    for tag in soup.find_all(_HTML_BLOCKS):
+        if tag.find_parent(_HTML_BLOCKS) is None:
+            blocks.append(tag.get_text(" ", strip=True))
+    if not blocks and soup.body is not None:
+        blocks = [soup.body.get_text("\n", strip=True)]
+    return [SourceDocument(text_paragraphs=["\n".join(blocks)], title=title, source=name)]
+
+
+def _pdf(data: bytes, name: str) -> list[SourceDocument]:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
+        raise UnsupportedFile(f"{name}: not a readable PDF ({exc}).") from exc
+    # PDF lines are wrapped by layout: blank lines separate paragraphs, single ones don't.
+    blocks = [re.sub(r"\s*\n\s*", " ", b) for page in pages for b in re.split(r"\n\s*\n", page)]
+    if not any(b.strip() for b in blocks):
+        raise UnsupportedFile(f"{name}: the PDF has no extractable text (scanned images need OCR first).")
+    return [SourceDocument(text_paragraphs=["\n".join(blocks)], title=str(title), source=name)]
+
+
+def _docx(data: bytes, name: str) -> list[SourceDocument]:
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_DOCX_UNZIPPED:
+                raise UnsupportedFile(f"{name}: the DOCX unpacks to over 200 MB; refusing it.")
+        document = docx.Document(io.BytesIO(data))
+    except UnsupportedFile:
+        raise
+    except Exception as exc:  # python-docx raises zip, XML and key errors on broken files
+        raise UnsupportedFile(f"{name}: not a readable DOCX ({exc}).") from exc
+    paragraphs = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        paragraphs.extend(cell.text for row in table.rows for cell in row.cells)
+    title = document.core_properties.title or ""
+    return [SourceDocument(text_paragraphs=["\n".join(paragraphs)], title=title, source=name)]
+
+
+def _record(obj: object, where: str) -> SourceDocument:
+    if not isinstance(obj, dict):
+        raise UnsupportedFile(f"{where}: expected a JSON object with a 'text' field.")
+    text = obj.get("text", obj.get("context"))
+    if not isinstance(text, str):
+        raise UnsupportedFile(f"{where}: expected a string 'text' field.")
+    return SourceDocument(
+        text_paragraphs=[text],
+        title=str(obj.get("title") or ""),
+        source=str(obj.get("source") or where),
+        id=str(obj["id"]) if obj.get("id") is not None else None,
+    )
+
+
+def _jsonl(data: bytes, name: str) -> list[SourceDocument]:
+    docs = []
+    for number, line in enumerate(decode_text(data, name).splitlines(), 1):
+        if line.strip():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UnsupportedFile(f"{name}, line {number}: invalid JSON ({exc.msg}).") from exc
+            docs.append(_record(obj, f"{name}:{number}"))
+    return docs
+
+
+def squad_doc_id(name: str, article: int, paragraph: int) -> str:
+    """The id a SQuAD context gets: stable per file name and position."""
+    stem = re.sub(r"\W+", "-", PurePath(name).stem)
+    return f"{stem}-{article}-{paragraph}"
+
+
+def _json(data: bytes, name: str) -> list[SourceDocument]:
+    try:
+        obj = json.loads(decode_text(data, name))
+    except json.JSONDecodeError as exc:
+        raise UnsupportedFile(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+        docs = []
+        for ai, article in enumerate(obj["data"]):
+            for pi, para in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
+                if isinstance(para, dict) and isinstance(para.get("context"), str):
+                    docs.append(
+                        SourceDocument(
+                            text_paragraphs=[para["context"]],
+                            title=str(article.get("title") or ""),
+                            source=name,
+                            id=squad_doc_id(name, ai, pi),
+                        )
+                    )
+        if docs:
+            return docs
+        raise UnsupportedFile(f"{name}: SQuAD-shaped JSON with no paragraphs[].context.")
+    if isinstance(obj, list):
+        return [_record(item, f"{name}[{i}]") for i, item in enumerate(obj)]
+    if isinstance(obj, dict) and "text" in obj:
+        return [_record(obj, name)]
+    raise UnsupportedFile(
+        f"{name}: JSON must be SQuAD-shaped ({{'data': [{{'paragraphs': [{{'context': ...}}]}}]}}), "
+        "an object with 'text', or a list of such objects."
+    )
+
+
+READERS: dict[str, Callable[[bytes, str], list[SourceDocument]]] = {
+    ".txt": _plain,
+    ".md": _markdown,
+    ".html": _html,
+    ".htm": _html,
+    ".jsonl": _jsonl,
+    ".json": _json,
+    ".pdf": _pdf,
+    ".docx": _docx,
+}
+
+
+def read_bytes(data: bytes, name: str) -> list[SourceDocument]:
+    """The documents in a file's bytes, by the extension of `name`."""
+    suffix = PurePath(name).suffix.lower()
+    reader = READERS.get(suffix)
+    if reader is None:
+        raise UnsupportedFile(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}.")
+    return reader(data, PurePath(name).name)

@@ -1,0 +1,132 @@
+"""The plain data that flows between ingest, store, retrieval, answers, the CLI and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class SourceDocument:
+    """A document as read from a file or a request, before it is stored."""
+
+    text_paragraphs: list[str]
+    title: str = ""
+    source: str = ""
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class Document:
+    """A stored document: its id, where it came from and how many paragraphs it kept."""
+
+    id: str
+    title: str
+    source: str
+    paragraphs: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class Paragraph:
+    """One stored paragraph: `text` is the raw text every citation offset refers to."""
+
+    id: int
+    doc_id: str
+    n: int
+    text: str
+    title: str = ""
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Passage:
+    """A retrieved paragraph with its fused score, best first in a result list."""
+
+    paragraph: Paragraph
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+@dataclass(slots=True)
+class Citation:
+    """The exact stored text an answer rests on: `quote == paragraph.text[start:end]`."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    paragraph: int
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """The service's reply to a question; `answer` is None when the corpus lacks one."""
+
+    question: str
+    language: str
+    answered: bool
+    answer: str | None
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    took_ms: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+def passage_json(passage: Passage) -> dict[str, object]:
+    """A passage as the contract's JSON shape (`passages[]` of /ask and /search)."""
+    p = passage.paragraph
+    return {
+        "doc_id": p.doc_id,
+        "title": p.title,
+        "source": p.source,
+        "paragraph": p.n,
+        "text": p.text,
+        "score": round(float(passage.score), 6),
+        "dense": round(float(passage.dense), 6),
+        "lexical": round(float(passage.lexical), 6),
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    """An answer as the contract's JSON shape: the body of `POST /ask`."""
+    return {
+        "question": answer.question,
+        "language": answer.language,
+        "answered": answer.answered,
+        "answer": answer.answer,
+        "confidence": answer.confidence,
+        "citations": [
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "title": c.title,
+                "source": c.source,
+                "paragraph": c.paragraph,
+                "start": c.start,
+                "end": c.end,
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        ],
+        "passages": [passage_json(p) for p in answer.passages],
+        "took_ms": answer.took_ms,
+        "signals": answer.signals,
+    }
+
+
+def document_json(doc: Document) -> dict[str, object]:
+    """A stored document's summary for listings."""
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "source": doc.source,
+        "paragraphs": doc.paragraphs,
+        "created_at": doc.created_at,
+        "updated_at": doc.updated_at,
+    }

@@ -1,0 +1,83 @@
+"""Ranked passages for a question: dense (FAISS) and lexical (BM25) candidates, fused.
+
+The lexical side is weighted by how much of the question the corpus vocabulary holds:
+a Persian question over Persian text gets its full weight, an English question over
+Persian text gets none (its words are not in the corpus), so it cannot add noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from embeddings.index import VectorIndex
+from qa.lexical import BM25Index
+
+RRF_K = 60
+
+
+class Fusion(StrEnum):
+    """How dense and lexical candidates become one ranking."""
+
+    HYBRID = "hybrid"  # dense cosine + weight * normalised BM25
+    RRF = "rrf"  # reciprocal rank fusion
+    DENSE = "dense"
+    BM25 = "bm25"
+
+
+@dataclass(slots=True)
+class Ranked:
+    """A candidate paragraph id with its fused and per-side scores."""
+
+    id: int
+    score: float
+    dense: float
+    lexical: float
+
+
+def rank(
+    qvec: np.ndarray,
+    terms: list[str],
+    index: VectorIndex,
+    bm25: BM25Index,
+    k: int,
+    candidates: int,
+    fusion: Fusion = Fusion.HYBRID,
+    lexical_weight: float = 0.1,
+) -> list[Ranked]:
+    """The k best paragraphs for a query vector and its matching terms."""
+    dense: dict[int, float] = {}
+    lexical: dict[int, float] = {}
+    if fusion != Fusion.BM25:
+        scores, ids = index.search(qvec[None, :], max(k, candidates))
+        dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+    if fusion != Fusion.DENSE:
+        scores, ids = bm25.search(terms, max(k, candidates))
+        lexical = {int(i): float(s) for s, i in zip(scores, ids, strict=True)}
+    if fusion == Fusion.HYBRID:
+        for pid in lexical.keys() - dense.keys():
+            dense[pid] = index.similarity(qvec, pid)
+    top_lex = max(lexical.values(), default=0.0) or 1.0
+    weight = lexical_weight * bm25.coverage(terms)
+    out = []
+    for pid in dense.keys() | lexical.keys():
+        d, lx = dense.get(pid, 0.0), lexical.get(pid, 0.0) / top_lex
+        if fusion == Fusion.HYBRID:
+            score = d + weight * lx
+        elif fusion == Fusion.DENSE:
+            score = d
+        elif fusion == Fusion.BM25:
+            score = lx
+        else:
+            score = 0.0
+        out.append(Ranked(pid, score, d, lx))
+    if fusion == Fusion.RRF:
+        for order in (sorted(dense, key=dense.get, reverse=True), sorted(lexical, key=lexical.get, reverse=True)):
+            positions = {pid: r for r, pid in enumerate(order)}
+            for item in out:
+                if item.id in positions:
+                    item.score += 1.0 / (RRF_K + positions[item.id] + 1)
+    out.sort(key=lambda r: (-r.score, r.id))
+    return out[:k]

@@ -1,0 +1,405 @@
+"""The one service object behind the CLI and the HTTP API, so the two never disagree.
+
+It owns the store, the vector index, the BM25 index and the embedder for one data
+directory: ingest and delete documents, rebuild the index with another model, search
+and answer. Embedding happens outside the write lock; the lock is held only while the
+store transaction commits and the in-memory indexes change, so questions keep being
+answered during a long ingest and never see half of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.base import Embedder
+from embeddings.factory import canonical_model_name, make_embedder
+from embeddings.e5 import E5_NAME
+from embeddings.index import VectorIndex
+from qa.answer import CALIBRATION, question_overlap, choose_span, citation, trim
+from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch
+from qa.ingest import PreparedDocument, find_files, prepare, read_bytes
+from qa.lexical import BM25Index
+from qa.locks import ReadWriteLock
+from qa.models import Answer, Document, Paragraph, Passage, SourceDocument
+from qa.retrieve import Fusion, rank
+from qa.settings import Settings
+from qa.store import NewParagraph, Store
+from qa.text import detect_language, sentences, tokens
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+QUERY_CACHE_SIZE = 1024
+INDEX_DIR = "index"
+SEED_SUFFIXES = (".txt", ".html", ".jsonl")  # seeds/README.md describes them, it is not one
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one document's ingest did."""
+
+    id: str
+    title: str
+    paragraphs: int
+    embedded: int
+    unchanged: bool = False
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class QAService:
+    """Documents in, cited answers out, for one data directory."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.store = Store(self.data_dir)
+        self._lock = ReadWriteLock()
+        self._write = threading.Lock()
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.fusion = Fusion.HYBRID
+        stored = self.store.model
+        configured = canonical_model_name(settings.model) if settings.model else None
+        if embedder is not None:
+            configured = embedder.name
+        self.model_name = configured or (stored[0] if stored else E5_NAME)
+        self._mismatch = stored is not None and stored[0] != self.model_name and self.store.counts()[1] > 0
+        self.index = self._open_index()
+        self.bm25 = BM25Index()
+        for rows in self.store.iter_paragraphs():
+            self.bm25.add((pid, toks.split()) for pid, _, toks, _ in rows)
+
+    # -- model and index ----------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedding model, loaded on first use."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(
+                    self.model_name, device=self.settings.device, batch_size=self.settings.batch_size
+                )
+            return self._embedder
+
+    def check_model(self) -> None:
+        """Refuse to mix vectors of two models in one index."""
+        if self._mismatch:
+            stored = self.store.model
+            raise ModelMismatch(
+                f"the index in {self.data_dir} was built with {stored[0]!r} ({stored[1]} dims) but "
+                f"the configured model is {self.model_name!r}. Unset QA_MODEL to keep using the "
+                f"index's model, or run `qa index rebuild --model {self.model_name}` to re-embed."
+            )
+
+    def _open_index(self) -> VectorIndex:
+        """The saved index if it matches the store, else one rebuilt from stored vectors."""
+        folder = self.data_dir / INDEX_DIR
+        stored = self.store.model
+        loaded = VectorIndex.load(folder)
+        if loaded is not None:
+            index, meta = loaded
+            if stored and meta.generation == self.store.generation and meta.model == stored[0]:
+                return index
+        if stored is None:
+            return VectorIndex(0, self.model_name)
+        index = VectorIndex(stored[1], stored[0])
+        for rows in self.store.iter_paragraphs():
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            index.add(ids, vectors)
+        if len(index):
+            log.info("rebuilt the vector index from %d stored vectors", len(index))
+        index.save(folder, self.store.generation)
+        return index
+
+    def _save_index(self) -> None:
+        self.index.save(self.data_dir / INDEX_DIR, self.store.generation)
+
+    def embed_query(self, question: str) -> np.ndarray:
+        """The question's vector, from a small LRU cache when it was asked before."""
+        with self._cache_lock:
+            if question in self._query_cache:
+                self._query_cache.move_to_end(question)
+                return self._query_cache[question]
+        vector = self.embedder.embed_queries([question])[0]
+        with self._cache_lock:
+            self._query_cache[question] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _embed_paragraphs(self, texts: Sequence[str], progress: Progress | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(paragraph vector, sentence vectors) per text; known texts reuse stored vectors."""
+        dim = self.embedder.dim
+        known = self.store.vectors_by_hash([_text_hash(t) for t in texts], dim) if not self._mismatch else {}
+        todo = [t for t in dict.fromkeys(texts) if _text_hash(t) not in known]
+        pieces: list[str] = []
+        for text in todo:
+            pieces.append(text)
+            pieces.extend(s.text for s in sentences(text))
+        vectors = self._embed_in_batches(pieces, progress)
+        at = 0
+        fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for text in todo:
+            n = len(sentences(text))
+            fresh[_text_hash(text)] = (vectors[at], vectors[at + 1 : at + 1 + n])
+            at += 1 + n
+        return [known.get(_text_hash(t)) or fresh[_text_hash(t)] for t in texts]
+
+    def _embed_in_batches(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        """Passage vectors in input order; batched by similar length to cut padding."""
+        out = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        size = self.settings.batch_size
+        for at in range(0, len(order), size):
+            batch = order[at : at + size]
+            out[batch] = self.embedder.embed_passages([texts[i] for i in batch])
+            if progress:
+                progress(len(batch), len(texts))
+        return out
+
+    def _store_document(self, doc: PreparedDocument, progress: Progress | None) -> IngestResult:
+        self.check_model()
+        if self.store.content_hash(doc.id) == doc.content_hash:
+            return IngestResult(doc.id, doc.title, len(doc.paragraphs), 0, unchanged=True)
+        embedded = self._embed_paragraphs(doc.paragraphs, progress)
+        new = [
+            NewParagraph(
+                n=i,
+                text=text,
+                hash=_text_hash(text),
+                tokens=tokens(text),
+                vector=vec,
+                sentence_spans=[(s.start, s.end) for s in sentences(text)],
+                sentence_vectors=svecs,
+            )
+            for i, (text, (vec, svecs)) in enumerate(zip(doc.paragraphs, embedded, strict=True))
+        ]
+        with self._write, self._lock.write():
+            if not len(self.index) and self.index.dim != self.embedder.dim:
+                self.index = VectorIndex(self.embedder.dim, self.model_name)
+            removed, added = self.store.replace_document(
+                doc.id, doc.title, doc.source, doc.content_hash, new, self.model_name, self.embedder.dim
+            )
+            self.index.remove(np.array(removed, dtype=np.int64))
+            self.index.add(np.array(added, dtype=np.int64), np.stack([p.vector for p in new]) if new else np.zeros((0, self.embedder.dim), np.float32))
+            self.bm25.remove(removed)
+            self.bm25.add(zip(added, (p.tokens for p in new), strict=True))
+            self._save_index()
+        return IngestResult(doc.id, doc.title, len(new), len(new))
+
+    def ingest_documents(
+        self, docs: Iterable[SourceDocument], fallback_id: str | None = None, progress: Progress | None = None
+    ) -> list[IngestResult]:
+        """Store documents (replacing any with the same id); each is one atomic write."""
+        results = []
+        for doc in docs:
+            prepared = prepare(doc, self.settings.max_paragraph_words, fallback_id)
+            if not prepared.paragraphs:
+                raise InvalidInput(
+                    f"{prepared.source or prepared.id}: no text left to index after cleaning "
+                    "(empty, or only boilerplate)."
+                )
+            results.append(self._store_document(prepared, progress))
+        return results
+
+    def ingest_text(self, text: str, doc_id: str | None = None, title: str = "", source: str = "") -> IngestResult:
+        """Store one document given as text."""
+        doc = SourceDocument(text_paragraphs=[text], title=title, source=source, id=doc_id)
+        return self.ingest_documents([doc])[0]
+
+    def read_file(self, data: bytes, name: str, doc_id: str | None = None, title: str | None = None) -> list[SourceDocument]:
+        """The documents in a file; `doc_id` names a single one or prefixes several."""
+        docs = read_bytes(data, name)
+        for i, doc in enumerate(docs):
+            if title:
+                doc.title = title
+            if doc_id:
+                doc.id = doc_id if len(docs) == 1 else f"{doc_id}-{doc.id or i}"
+            elif doc.id is None:
+                stem = Path(name).stem
+                doc.id = stem if len(docs) == 1 else f"{stem}-{i}"
+        return docs
+
+    def ingest_paths(
+        self, paths: list[Path], doc_id: str | None = None, title: str | None = None, progress: Progress | None = None
+    ) -> list[IngestResult]:
+        """Ingest files and folders; each file's documents get stable ids from its name."""
+        from qa.ingest import slug
+
+        files = list(find_files(paths))
+        if doc_id and len(files) > 1:
+            raise InvalidInput("--id names one document: give one file, or leave --id out for a folder.")
+        results = []
+        for file in files:
+            docs = self.read_file(file.read_bytes(), file.name, doc_id, title)
+            for doc in docs:
+                doc.source = str(file)
+                if not doc_id and doc.id == file.stem:
+                    doc.id = slug(file.stem) or "document"
+            results.extend(self.ingest_documents(docs, progress=progress))
+        return results
+
+    def delete(self, doc_id: str) -> None:
+        """Remove a document and its paragraphs from the store and both indexes."""
+        with self._write, self._lock.write():
+            removed = self.store.delete_document(doc_id)
+            if removed is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}; `qa documents` lists them.")
+            self.index.remove(np.array(removed, dtype=np.int64))
+            self.bm25.remove(removed)
+            self._save_index()
+
+    def rebuild(self, model: str | None = None, progress: Progress | None = None) -> int:
+        """Re-embed every paragraph with `model` (default: the current one) and swap atomically."""
+        name = canonical_model_name(model) if model else self.model_name
+        embedder = make_embedder(name, device=self.settings.device, batch_size=self.settings.batch_size)
+        with self._write:
+            paragraph_ids, texts = [], []
+            for rows in self.store.iter_paragraphs():
+                paragraph_ids.extend(r[0] for r in rows)
+                texts.extend(r[1] for r in rows)
+            sentence_keys, sentence_texts = [], []
+            for rows in self.store.iter_sentences():
+                sentence_keys.extend((r[0], r[1]) for r in rows)
+                sentence_texts.extend(r[2] for r in rows)
+            old, self._embedder = self._embedder, embedder
+            try:
+                vectors = self._embed_in_batches(texts + sentence_texts, progress)
+            finally:
+                self._embedder = old
+            para_vecs, sent_vecs = vectors[: len(texts)], vectors[len(texts) :]
+            index = VectorIndex(embedder.dim, name)
+            index.add(np.array(paragraph_ids, dtype=np.int64), para_vecs)
+            with self._lock.write():
+                self.store.replace_vectors(
+                    name,
+                    embedder.dim,
+                    zip(paragraph_ids, para_vecs, strict=True),
+                    ((pid, n, v) for (pid, n), v in zip(sentence_keys, sent_vecs, strict=True)),
+                )
+                self.index, self._embedder, self.model_name, self._mismatch = index, embedder, name, False
+                with self._cache_lock:
+                    self._query_cache.clear()
+                self._save_index()
+        return len(paragraph_ids)
+
+    def ensure_seeded(self) -> list[IngestResult]:
+        """Index the shipped seed documents into a data dir that has never held any."""
+        if self.store.meta("seeded") or self.store.counts()[0]:
+            return []
+        seeds = Path(self.settings.seeds_dir)
+        files = sorted(f for f in seeds.glob("*") if f.is_file() and f.suffix.lower() in SEED_SUFFIXES)
+        results = self.ingest_paths(files) if files else []
+        with self.store._write() as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', '1')")
+        return results
+
+    # -- reads --------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        return self.store.documents()
+
+    def document(self, doc_id: str) -> tuple[Document, list[Paragraph]]:
+        found = self.store.document(doc_id)
+        if found is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}; `qa documents` lists them.")
+        return found
+
+    def _validate(self, question: str, top_k: int) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InvalidInput("the question is empty: ask something, e.g. 'Who did Assad call?'.")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidInput(
+                f"the question has {len(question)} characters; the limit is "
+                f"{self.settings.max_question_chars} (QA_MAX_QUESTION_CHARS)."
+            )
+        if not 1 <= top_k <= self.settings.max_top_k:
+            raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}, not {top_k}.")
+        return question
+
+    def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
+        self.check_model()
+        qvec = self.embed_query(question)
+        terms = tokens(question)
+        with self._lock.read():
+            ranked = rank(qvec, terms, self.index, self.bm25, k, self.settings.candidates, self.fusion)
+            found = self.store.paragraphs([r.id for r in ranked])
+        passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
+        return passages, qvec, terms
+
+    def search(self, query: str, top_k: int = 5) -> list[Passage]:
+        """The ranked passages for a query, best first."""
+        query = self._validate(query, top_k)
+        return self._passages(query, top_k)[0]
+
+    def ask(self, question: str, top_k: int = 5, min_confidence: float | None = None) -> Answer:
+        """A short answer quoted from the corpus with its citation, or an abstention.
+
+        `min_confidence` overrides QA_MIN_CONFIDENCE (evaluation asks with 0 to see the
+        span and confidence of every question).
+        """
+        threshold = self.settings.min_confidence if min_confidence is None else min_confidence
+        started = time.perf_counter()
+        question = self._validate(question, top_k)
+        language = detect_language(question)
+        passages, qvec, terms = self._passages(question, max(top_k, 3))
+        answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
+        if passages:
+            question_terms = set(terms)
+            idf = dict(zip(question_terms, self.bm25.idf(list(question_terms)).tolist(), strict=True))
+            tables = self.store.sentences([p.paragraph.id for p in passages[:3]], self.index.dim)
+            choice = choose_span([(p.paragraph, p.score) for p in passages], tables, qvec, question_terms, idf)
+            if choice is not None:
+                calibration = CALIBRATION.get(language, CALIBRATION["en"])
+                lexical = question_overlap(question_terms, tokens(passages[0].paragraph.text), idf)
+                answer.confidence = round(
+                    calibration.confidence(passages[0].dense, lexical, choice.sentence_score), 4
+                )
+                answer.signals = {
+                    "dense": round(passages[0].dense, 4),
+                    "lexical": round(lexical, 4),
+                    "sentence": round(choice.sentence_score, 4),
+                }
+                if answer.confidence >= threshold:
+                    span = trim(
+                        choice.span,
+                        choice.paragraph.text,
+                        question_terms,
+                        idf,
+                        self.settings.max_answer_words,
+                        self.embedder.embed_passages,
+                        qvec,
+                    )
+                    cited = citation(1, choice.paragraph, span)
+                    answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
+        answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def health(self) -> dict[str, object]:
+        documents, paragraphs = self.store.counts()
+        return {
+            "status": "ok",
+            "model": self.model_name,
+            "dim": self.index.dim,
+            "documents": documents,
+            "paragraphs": paragraphs,
+            "index_size": len(self.index),
+        }

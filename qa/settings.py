@@ -1,0 +1,55 @@
+"""One settings object for the whole service, read from `QA_*` environment variables.
+
+Every knob a user may turn lives here, so the CLI, the API and the tests agree on
+defaults and a deployment is configured in one place.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Service configuration; each field is read from `QA_<FIELD>` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the store and the index live.")
+    seeds_dir: Path = Field(REPO_ROOT / "seeds", description="Default corpus for an empty store.")
+    model: str | None = Field(
+        None,
+        description="Embedding model: unset uses the one the index was built with (the "
+        "bundled multilingual-e5-small for a new index); else a sentence-transformers "
+        "model folder or cached name.",
+    )
+    device: str = Field("cpu", description="Torch device for the sentence-transformers backend.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Paragraphs per embedding call.")
+    max_paragraph_words: int = Field(
+        180, ge=20, description="Longer paragraphs are split at sentence ends."
+    )
+    max_answer_words: int = Field(25, ge=3, description="An answer longer than this is trimmed.")
+    min_confidence: float = Field(
+        0.5, ge=0.0, le=1.0, description="Below this the service says the corpus lacks the answer."
+    )
+    candidates: int = Field(50, ge=1, description="Passages each retriever proposes for fusion.")
+    max_question_chars: int = Field(2000, ge=1)
+    max_top_k: int = Field(50, ge=1)
+    max_upload_mb: float = Field(20.0, gt=0)
+    api_key: str | None = Field(None, description="Bearer key required for writes when set.")
+    api_key_reads: bool = Field(False, description="Also require the key for reads.")
+    cors_origins: list[str] = Field(default_factory=list)
+    reader_model: str | None = Field(
+        None, description="Optional local extractive QA model (transformers) for answer spans."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

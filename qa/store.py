@@ -1,0 +1,334 @@
+"""The SQLite store: documents, their raw paragraphs, sentence offsets and vectors.
+
+The store is the source of truth. It keeps each paragraph's vector (and its sentences'
+vectors) so the FAISS index can be rebuilt without re-embedding, and a `generation`
+counter bumped by every write so a saved index knows whether it is current. Every write
+is one SQLite transaction: a crash leaves the previous state, never half a document.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from qa.models import Document, Paragraph
+
+STORE_FILE = "store.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paragraphs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS paragraphs_doc ON paragraphs (doc_id, n);
+CREATE INDEX IF NOT EXISTS paragraphs_hash ON paragraphs (hash);
+CREATE TABLE IF NOT EXISTS sentences (
+    paragraph_id INTEGER NOT NULL REFERENCES paragraphs(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (paragraph_id, n)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(slots=True)
+class NewParagraph:
+    """A paragraph ready to store: raw text, matching tokens, and its embeddings."""
+
+    n: int
+    text: str
+    hash: str
+    tokens: list[str]
+    vector: np.ndarray
+    sentence_spans: list[tuple[int, int]]
+    sentence_vectors: np.ndarray
+
+
+@dataclass(slots=True)
+class SentenceTable:
+    """The sentences of one paragraph: offsets and unit vectors, row-aligned."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    vectors: np.ndarray
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+
+
+class Store:
+    """Documents and paragraphs in one SQLite file; safe to share between threads."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / STORE_FILE
+        self._local = threading.local()
+        self._con().executescript(_SCHEMA)
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA foreign_keys=ON")
+            self._local.con = con
+        return con
+
+    class _Transaction:
+        def __init__(self, con: sqlite3.Connection) -> None:
+            self.con = con
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.con.execute("BEGIN IMMEDIATE")
+            return self.con
+
+        def __exit__(self, exc_type: object, *_: object) -> None:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _write(self) -> Store._Transaction:
+        return Store._Transaction(self._con())
+
+    # -- meta -------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    @property
+    def model(self) -> tuple[str, int] | None:
+        """(model name, dimension) the stored vectors were made with, if any."""
+        name, dim = self.meta("model"), self.meta("dim")
+        return (name, int(dim)) if name and dim else None
+
+    @staticmethod
+    def _bump(con: sqlite3.Connection) -> None:
+        con.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    @staticmethod
+    def _set_model(con: sqlite3.Connection, model: str, dim: int) -> None:
+        con.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [("model", model), ("dim", str(dim))],
+        )
+
+    # -- writes -----------------------------------------------------------------------
+
+    def replace_document(
+        self,
+        doc_id: str,
+        title: str,
+        source: str,
+        content_hash: str,
+        paragraphs: Sequence[NewParagraph],
+        model: str,
+        dim: int,
+    ) -> tuple[list[int], list[int]]:
+        """Store a document, replacing one with the same id; (removed ids, new ids)."""
+        now = _now()
+        with self._write() as con:
+            removed = [r[0] for r in con.execute("SELECT id FROM paragraphs WHERE doc_id = ?", (doc_id,))]
+            row = con.execute("SELECT created_at FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            con.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                (doc_id, title, source, content_hash, row[0] if row else now, now),
+            )
+            added = []
+            for p in paragraphs:
+                cur = con.execute(
+                    "INSERT INTO paragraphs (doc_id, n, text, hash, tokens, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (doc_id, p.n, p.text, p.hash, " ".join(p.tokens), _blob(p.vector)),
+                )
+                pid = int(cur.lastrowid)
+                added.append(pid)
+                con.executemany(
+                    "INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (pid, i, s, e, _blob(v))
+                        for i, ((s, e), v) in enumerate(zip(p.sentence_spans, p.sentence_vectors, strict=True))
+                    ],
+                )
+            self._set_model(con, model, dim)
+            self._bump(con)
+        return removed, added
+
+    def delete_document(self, doc_id: str) -> list[int] | None:
+        """Remove a document and its paragraphs; their ids, or None if it was not there."""
+        with self._write() as con:
+            if not con.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
+                return None
+            removed = [r[0] for r in con.execute("SELECT id FROM paragraphs WHERE doc_id = ?", (doc_id,))]
+            con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self._bump(con)
+        return removed
+
+    def replace_vectors(
+        self,
+        model: str,
+        dim: int,
+        paragraph_vectors: Iterable[tuple[int, np.ndarray]],
+        sentence_vectors: Iterable[tuple[int, int, np.ndarray]],
+    ) -> None:
+        """Swap in vectors of a new model for every paragraph and sentence, in one step."""
+        with self._write() as con:
+            con.executemany(
+                "UPDATE paragraphs SET vector = ? WHERE id = ?",
+                ((_blob(v), pid) for pid, v in paragraph_vectors),
+            )
+            con.executemany(
+                "UPDATE sentences SET vector = ? WHERE paragraph_id = ? AND n = ?",
+                ((_blob(v), pid, n) for pid, n, v in sentence_vectors),
+            )
+            self._set_model(con, model, dim)
+            self._bump(con)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        rows = self._con().execute(
+            "SELECT d.id, d.title, d.source, COUNT(p.id), d.created_at, d.updated_at "
+            "FROM documents d LEFT JOIN paragraphs p ON p.doc_id = d.id "
+            "GROUP BY d.id ORDER BY d.created_at, d.id"
+        )
+        return [Document(*row) for row in rows]
+
+    def document(self, doc_id: str) -> tuple[Document, list[Paragraph]] | None:
+        docs = [d for d in self.documents() if d.id == doc_id]
+        if not docs:
+            return None
+        rows = self._con().execute(
+            "SELECT id, doc_id, n, text FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,)
+        )
+        doc = docs[0]
+        return doc, [Paragraph(*row, title=doc.title, source=doc.source) for row in rows]
+
+    def content_hash(self, doc_id: str) -> str | None:
+        row = self._con().execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, paragraphs)."""
+        con = self._con()
+        docs = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        paras = con.execute("SELECT COUNT(*) FROM paragraphs").fetchone()[0]
+        return int(docs), int(paras)
+
+    def paragraphs(self, ids: Sequence[int]) -> dict[int, Paragraph]:
+        """Paragraphs by id, with their document's title and source."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._con().execute(
+            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source FROM paragraphs p "
+            f"JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})",
+            [int(i) for i in ids],
+        )
+        return {row[0]: Paragraph(*row) for row in rows}
+
+    def sentences(self, paragraph_ids: Sequence[int], dim: int) -> dict[int, SentenceTable]:
+        """Sentence offsets and vectors of the given paragraphs."""
+        if not paragraph_ids:
+            return {}
+        marks = ",".join("?" * len(paragraph_ids))
+        rows = self._con().execute(
+            f"SELECT paragraph_id, start, end, vector FROM sentences WHERE paragraph_id IN ({marks}) "
+            "ORDER BY paragraph_id, n",
+            [int(i) for i in paragraph_ids],
+        )
+        grouped: dict[int, list[tuple[int, int, bytes]]] = {}
+        for pid, start, end, blob in rows:
+            grouped.setdefault(pid, []).append((start, end, blob))
+        return {
+            pid: SentenceTable(
+                np.array([r[0] for r in items]),
+                np.array([r[1] for r in items]),
+                _vectors([r[2] for r in items], dim),
+            )
+            for pid, items in grouped.items()
+        }
+
+    def vectors_by_hash(self, hashes: Sequence[str], dim: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Stored (paragraph vector, sentence vectors) for paragraphs with these text hashes."""
+        if not hashes:
+            return {}
+        marks = ",".join("?" * len(hashes))
+        rows = self._con().execute(
+            f"SELECT hash, id, vector FROM paragraphs WHERE hash IN ({marks}) GROUP BY hash", list(hashes)
+        ).fetchall()
+        found = {}
+        for text_hash, pid, blob in rows:
+            blobs = [r[0] for r in self._con().execute(
+                "SELECT vector FROM sentences WHERE paragraph_id = ? ORDER BY n", (pid,)
+            )]
+            found[text_hash] = (_vectors([blob], dim)[0], _vectors(blobs, dim))
+        return found
+
+    def iter_paragraphs(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, bytes]]]:
+        """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
+        last = -1
+        while True:
+            rows = self._con().execute(
+                "SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str]]]:
+        """Every sentence as (paragraph id, n, sentence text), in batches."""
+        last = (-1, -1)
+        while True:
+            rows = self._con().execute(
+                "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start) "
+                "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id "
+                "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
+                (*last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = (rows[-1][0], rows[-1][1])

@@ -1,0 +1,173 @@
+"""Persian and English text for *matching*: normalisation, tokens, sentences, language.
+
+Everything here produces keys to compare, never text to show: the stored paragraph keeps
+its raw characters so a citation's `start:end` always points at what the user sees.
+hazm does the character-level unification; the folds that hazm's own spacing and style
+passes get wrong on mixed text (URLs, decimals, English) are done here instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import hazm
+
+ZWNJ = "\u200c"
+_CHAR_FOLD = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ئ": "ی",
+        "ك": "ک",
+        "ة": "ه",
+        "ۀ": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ـ": None,  # tatweel
+        "\u200d": None,  # zero-width joiner
+        "\u200e": None,  # left-to-right mark
+        "\u200f": None,  # right-to-left mark
+        "\ufeff": None,
+        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
+        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+    }
+)
+_DIACRITICS = re.compile(r"[\u064b-\u065f\u0670\u06d6-\u06ed]")
+# "می کند" / "می‌کند" / "میکند" -> "میکند"; "کتاب ها" -> "کتابها".
+_VERB_PREFIX = re.compile(r"(?<![\w])(ن?می)[\s\u200c]+(?=[\u0600-\u06ff])")
+_SUFFIX = re.compile(
+    r"(?<=[\u0600-\u06ff])[\s\u200c]+(ها|های|هایی|هایم|هایت|هایش|هایمان|هایتان|هایشان|ترین|تر)(?![\w])"
+)
+_SPACES = re.compile(r"\s+")
+_PERSIAN_LETTERS = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_WORD = re.compile(r"\w+(?:[.,/]\d+)*", re.UNICODE)
+
+_normalizer = hazm.Normalizer(
+    correct_spacing=False,
+    remove_diacritics=True,
+    remove_specials_chars=False,
+    decrease_repeated_chars=False,
+    persian_style=False,
+    persian_numbers=False,
+    unicodes_replacement=True,
+    seperate_mi=False,
+)
+
+ENGLISH_STOPWORDS = frozenset(
+    """a an and are as at be by did do does for from had has have how i in is it its of on
+    or that the their there this to was were what when where which who whom whose why will
+    with which into about than then them they he she his her you your we our not no""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """Fold the spellings of one word to one key, for matching only.
+
+    Example:
+        >>> normalize("مي‌كند ۲۰۲۰")
+        'میکند 2020'
+        >>> normalize("می کند") == normalize("میکند") == normalize("می\u200cکند")
+        True
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = _normalizer.normalize(text)
+    text = _DIACRITICS.sub("", text.translate(_CHAR_FOLD))
+    text = _VERB_PREFIX.sub(r"\1", text)
+    text = _SUFFIX.sub(r"\1", text)
+    return _SPACES.sub(" ", text.replace(ZWNJ, "")).strip().lower()
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Persian (hazm's list, normalised) and English stop words."""
+    return frozenset(normalize(w) for w in hazm.stopwords_list()) | ENGLISH_STOPWORDS
+
+
+def tokens(text: str) -> list[str]:
+    """The matching tokens of a text: normalised words without stop words or punctuation.
+
+    One tokenizer serves indexing and queries, so both sides fold alike.
+
+    Example:
+        >>> tokens("تروریست‌ها در سوریه حمله می کنند")
+        ['تروریستها', 'سوریه', 'حمله']
+    """
+    stop = stopwords()
+    return [w for w in _WORD.findall(normalize(text)) if w not in stop and w != "_"]
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """(Persian/Arabic-script letters, Latin letters) in a text."""
+    return len(_PERSIAN_LETTERS.findall(text)), len(_LATIN_LETTERS.findall(text))
+
+
+def detect_language(text: str) -> str:
+    """'fa' for Persian script, 'en' for Latin script, 'unknown' with no letters.
+
+    Example:
+        >>> detect_language("پایتخت ژاپن کجاست؟"), detect_language("Where is Tokyo?")
+        ('fa', 'en')
+    """
+    persian, latin = script_counts(text)
+    if not persian and not latin:
+        return "unknown"
+    return "fa" if persian >= latin else "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A piece of a raw text: `text == source[start:end]`."""
+
+    start: int
+    end: int
+    text: str
+
+
+# A sentence ends at . ! ? ؟ (or a line break) followed by space; "3.14" and "U.S." stay whole.
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])[\"'»)\]]*\s+|\n+")
+_CLAUSE_END = re.compile(r"(?<=[،,;؛:])\s+|\s+(?=[-–—]\s)")
+
+
+def _spans(text: str, boundary: re.Pattern[str], offset: int = 0) -> list[Span]:
+    spans, start = [], 0
+    for match in boundary.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        s += len(piece) - len(piece.lstrip())
+        e = s + len(stripped)
+        out.append(Span(offset + s, offset + e, stripped))
+    return out
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentences of a raw paragraph with their exact character offsets.
+
+    Example:
+        >>> [s.text for s in sentences("قیمت ۳.۵ درصد بالا رفت. چرا؟ نمی‌دانیم.")]
+        ['قیمت ۳.۵ درصد بالا رفت.', 'چرا؟', 'نمی\u200cدانیم.']
+    """
+    return _spans(text, _SENTENCE_END)
+
+
+def clauses(sentence: Span) -> list[Span]:
+    """Clauses of a sentence (split at commas, semicolons, colons, dashes), offsets kept."""
+    return _spans(sentence.text, _CLAUSE_END, offset=sentence.start)
+
+
+def word_count(text: str) -> int:
+    """Whitespace-separated words, the unit answer lengths are measured in."""
+    return len(text.split())
