@@ -38,12 +38,14 @@ class SentenceTransformerEmbedder:
                 "or unset QA_MODEL to use the bundled multilingual-e5-small."
             ) from exc
         self.name = name
-        self.dim: int = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim: int = int(get_dim())
         self.batch_size = batch_size
         prompts = getattr(self._model, "prompts", {}) or {}
-        query = prompts.get("query")
-        passage = prompts.get("passage", prompts.get("document"))
-        if query is None and "e5" in name.lower():
+        # Recent versions save empty prompts by default: empty means "none configured".
+        query = prompts.get("query") or None
+        passage = prompts.get("passage") or prompts.get("document") or None
+        if not query and "e5" in name.lower():
             query, passage = E5_PREFIXES
         self.query_prefix = query or ""
         self.passage_prefix = passage or ""

@@ -1,160 +1,194 @@
 """From ranked passages to a short, exactly quotable answer, or an honest abstention.
 
 The answer is always a span of a stored paragraph, so it says nothing its citation does
-not: the best sentence of the best passages (dense similarity plus question-word
-overlap), trimmed to the clauses that carry the question's words when it is long.
-Confidence is a calibrated probability from retrieval and span scores, with separate
-parameters per question language: an English question scores lower against Persian
-text than a Persian one does, and one threshold must mean the same for both.
+not. It is the best sentence of the top passages, scored by meaning (the sentence's
+embedding against the question's) and by the question words it holds, each word
+weighted by how rare it is in the corpus *and* among the candidate sentences: the name
+a whole article is about appears in every sentence and tells them apart no better than
+"the". A sentence longer than the answer limit is cut to the window of words that holds
+most of the question's words.
+
+Confidence is a logistic function of retrieval and span scores with separate
+parameters per question language: an English question scores lower against Persian text
+than a Persian one does, and one threshold must mean the same for both.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.models import Citation, Paragraph
 from qa.store import SentenceTable
-from qa.text import Span, clauses, tokens, word_count
+from qa.text import Span, tokens
 
 PASSAGES_READ = 3
-LEXICAL_SENTENCE_WEIGHT = 0.15
-RANK_PENALTY = 0.5
+LEXICAL_WEIGHT = 0.5  # local-weighted question-word share, beside cosine similarity
+RANK_PENALTY = 0.5  # per unit of fused score below the best passage
+MATCH_PREFIX = 4  # words match on their first letters: کردند ~ کرده, capital ~ capitals
+
+
+def match_key(term: str) -> str:
+    """A crude stem for span matching: Persian and English inflect at the end."""
+    return term[:MATCH_PREFIX]
 
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """Logistic confidence: sigmoid(bias + w_dense*dense + w_lexical*lexical + w_sentence*sentence)."""
+    """Logistic confidence over the signals of `AnswerSignals.vector()`."""
 
     bias: float
-    dense: float
-    lexical: float
-    sentence: float
+    weights: tuple[float, float, float, float, float]
 
-    def confidence(self, dense: float, lexical: float, sentence: float) -> float:
-        z = self.bias + self.dense * dense + self.lexical * lexical + self.sentence * sentence
+    def confidence(self, signals: AnswerSignals) -> float:
+        z = self.bias + float(np.dot(self.weights, signals.vector()))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-# Fitted on ../shared/data/persianqa_dev.json and tests/data/*.jsonl by bench/calibrate.py.
+@dataclass(frozen=True, slots=True)
+class AnswerSignals:
+    """What the confidence is computed from."""
+
+    passage_dense: float  # cosine of the question with the best passage
+    sentence_dense: float  # cosine of the question with the chosen sentence
+    sentence_score: float  # the chosen sentence's selection score
+    sentence_coverage: float  # idf-weighted share of question words in the sentence
+    passage_coverage: float  # the same in the best passage
+
+    def vector(self) -> np.ndarray:
+        return np.array(
+            [
+                self.passage_dense,
+                self.sentence_dense,
+                self.sentence_score,
+                self.sentence_coverage,
+                self.passage_coverage,
+            ]
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 4) for k, v in zip(SIGNAL_NAMES, self.vector(), strict=True)}
+
+
+SIGNAL_NAMES = ("passage_dense", "sentence_dense", "sentence_score", "sentence_coverage", "passage_coverage")
+
+# Fitted by `bench/calibrate.py` (logistic regression, answerable vs. unanswerable) on
+# ../shared/data/persianqa_dev.json (fa, 400 questions) and tests/data/en_questions.jsonl
+# (en, 80), with the seeds in the corpus. Other languages use the English parameters.
 CALIBRATION: dict[str, Calibration] = {
-    "fa": Calibration(bias=-34.0, dense=36.0, lexical=4.0, sentence=4.0),
-    "en": Calibration(bias=-31.0, dense=36.0, lexical=0.0, sentence=4.0),
+    "fa": Calibration(bias=-32.65, weights=(23.23, 10.30, 4.61, -1.68, -0.23)),
+    "en": Calibration(bias=-25.71, weights=(20.04, 7.48, 6.35, 0.00, 0.00)),
 }
+
+
+def calibration_for(language: str) -> Calibration:
+    return CALIBRATION.get(language, CALIBRATION["en"])
 
 
 @dataclass(slots=True)
 class SpanChoice:
-    """The chosen answer span and the scores that chose it."""
+    """The chosen sentence, its paragraph, and the signals that chose it."""
 
     paragraph: Paragraph
     span: Span
-    sentence_score: float
-    lexical: float
+    signals: AnswerSignals
 
 
-def question_overlap(question: set[str], text_terms: Sequence[str], idf: dict[str, float]) -> float:
-    """idf-weighted share of the question's terms that a text contains."""
-    total = sum(idf.get(t, 0.0) for t in question)
-    if total <= 0:
-        return 0.0
-    present = set(text_terms)
-    return sum(idf.get(t, 0.0) for t in question if t in present) / total
+@dataclass(slots=True)
+class _Candidate:
+    paragraph: Paragraph
+    span: Span
+    dense: float
+    passage_score: float
+    keys: set[str]
 
 
-def _units(sentence: Span, max_words: int) -> list[Span]:
-    """Clauses of a sentence; a clause longer than half the limit is cut into word runs."""
-    units = []
-    half = max(3, max_words // 2)
-    for clause in clauses(sentence):
-        if word_count(clause.text) <= half:
-            units.append(clause)
-            continue
-        words = [(m_start, m_end) for m_start, m_end in _word_offsets(clause.text)]
-        for i in range(0, len(words), half):
-            chunk = words[i : i + half]
-            s, e = clause.start + chunk[0][0], clause.start + chunk[-1][1]
-            units.append(Span(s, e, clause.text[chunk[0][0] : chunk[-1][1]]))
-    return units
+def question_weights(terms: Sequence[str], idf: dict[str, float]) -> dict[str, float]:
+    """Question words as match keys, each weighted by its corpus idf."""
+    weights: dict[str, float] = {}
+    for term in terms:
+        key = match_key(term)
+        weights[key] = max(weights.get(key, 0.0), idf.get(term, 0.0))
+    return weights
 
 
-def _word_offsets(text: str) -> list[tuple[int, int]]:
-    offsets, i = [], 0
-    for word in text.split():
-        start = text.index(word, i)
-        offsets.append((start, start + len(word)))
-        i = start + len(word)
-    return offsets
+def coverage(weights: dict[str, float], keys: set[str]) -> float:
+    """Weighted share of the question's words present among `keys`."""
+    total = sum(weights.values())
+    return sum(w for k, w in weights.items() if k in keys) / total if total > 0 else 0.0
 
 
-def trim(
-    sentence: Span,
-    paragraph_text: str,
-    question: set[str],
-    idf: dict[str, float],
-    max_words: int,
-    embed: Callable[[list[str]], np.ndarray] | None = None,
-    qvec: np.ndarray | None = None,
-) -> Span:
-    """The shortest run of clauses of a long sentence that best matches the question.
-
-    A window scores by the question words it holds, plus a bonus when it also holds
-    words the question lacks (the answer itself). With no shared words (a question in
-    another language), the windows are compared by embedding instead.
-    """
-    if word_count(sentence.text) <= max_words:
-        return sentence
-    units = _units(sentence, max_words)
-    windows = []
-    for i in range(len(units)):
-        for j in range(i, len(units)):
-            start, end = units[i].start, units[j].end
-            text = paragraph_text[start:end]
-            if word_count(text) > max_words:
-                break
-            windows.append(Span(start, end, text))
-    if not windows:
-        return sentence
-    scored = []
-    for w in windows:
-        terms = tokens(w.text)
-        new_words = sum(t not in question for t in terms)
-        scored.append(question_overlap(question, terms, idf) + (0.3 if new_words else 0.0))
-    best = max(scored)
-    if best <= 0.3 and embed is not None and qvec is not None:
-        sims = embed([w.text for w in windows]) @ qvec
-        return windows[int(np.argmax(sims))]
-    # Among the best windows, the shortest.
-    candidates = [w for w, s in zip(windows, scored, strict=True) if s >= best - 1e-9]
-    return min(candidates, key=lambda w: (word_count(w.text), w.start))
+def _keys(text: str) -> set[str]:
+    return {match_key(t) for t in tokens(text)}
 
 
 def choose_span(
-    passages: Sequence[tuple[Paragraph, float]],
+    passages: Sequence[tuple[Paragraph, float, float]],
     sentences: dict[int, SentenceTable],
     qvec: np.ndarray,
-    question: set[str],
-    idf: dict[str, float],
+    weights: dict[str, float],
 ) -> SpanChoice | None:
-    """The best sentence among the top passages, scored by meaning and shared words."""
-    best: SpanChoice | None = None
-    top_score = passages[0][1] if passages else 0.0
-    for paragraph, score in passages[:PASSAGES_READ]:
+    """The best sentence among the top passages, given as (paragraph, fused score, dense)."""
+    candidates: list[_Candidate] = []
+    for paragraph, score, _ in passages[:PASSAGES_READ]:
         table = sentences.get(paragraph.id)
-        if table is None or not len(table.starts):
+        if table is None:
             continue
         dense = table.vectors @ qvec
         for i in range(len(table.starts)):
             start, end = int(table.starts[i]), int(table.ends[i])
             text = paragraph.text[start:end]
-            lexical = question_overlap(question, tokens(text), idf)
-            value = float(dense[i]) + LEXICAL_SENTENCE_WEIGHT * lexical - RANK_PENALTY * (top_score - score)
-            if best is None or value > best.sentence_score:
-                best = SpanChoice(paragraph, Span(start, end, text), value, lexical)
-    return best
+            candidates.append(_Candidate(paragraph, Span(start, end, text), float(dense[i]), score, _keys(text)))
+    if not candidates:
+        return None
+    # A word in few candidate sentences separates them; the article's subject does not.
+    n = len(candidates)
+    local = {k: w * math.log(1 + n / (1 + sum(k in c.keys for c in candidates))) for k, w in weights.items()}
+    top = passages[0][1]
+    values = [
+        c.dense + LEXICAL_WEIGHT * coverage(local, c.keys) - RANK_PENALTY * (top - c.passage_score) for c in candidates
+    ]
+    best = int(np.argmax(values))
+    chosen = candidates[best]
+    first = passages[0][0]
+    first_keys = set().union(*(c.keys for c in candidates if c.paragraph.id == first.id))
+    signals = AnswerSignals(
+        passage_dense=passages[0][2],
+        sentence_dense=chosen.dense,
+        sentence_score=values[best],
+        sentence_coverage=coverage(weights, chosen.keys),
+        passage_coverage=coverage(weights, first_keys),
+    )
+    return SpanChoice(chosen.paragraph, chosen.span, signals)
+
+
+_WORD = re.compile(r"\S+")
+
+
+def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
+    """A window of at most `max_words` words of a sentence holding most question words.
+
+    Among equally good windows the middle one is kept, so the words around the
+    question's words (where the answer usually stands) stay in.
+
+    Example:
+        >>> s = Span(10, 19, "a b c d e")
+        >>> trim(s, {}, 3)
+        Span(start=12, end=17, text='b c d')
+    """
+    words = [(m.start(), m.end()) for m in _WORD.finditer(sentence.text)]
+    if len(words) <= max_words:
+        return sentence
+    windows = [(words[i][0], words[i + max_words - 1][1]) for i in range(len(words) - max_words + 1)]
+    scores = [coverage(weights, _keys(sentence.text[s:e])) for s, e in windows]
+    best = max(scores)
+    ties = [w for w, score in zip(windows, scores, strict=True) if score >= best - 1e-9]
+    s, e = ties[len(ties) // 2]
+    return Span(sentence.start + s, sentence.start + e, sentence.text[s:e])
 
 
 def citation(n: int, paragraph: Paragraph, span: Span) -> Citation:

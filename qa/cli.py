@@ -111,7 +111,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if body["answered"]:
         print(f"{body['answer']} [1]\n")
         for c in body["citations"]:
-            print(f"[{c['n']}] {c['title'] or c['doc_id']} — {c['doc_id']} ¶{c['paragraph']}, chars {c['start']}-{c['end']}")
+            where = f"{c['doc_id']} ¶{c['paragraph']}, chars {c['start']}-{c['end']}"
+            print(f"[{c['n']}] {c['title'] or c['doc_id']} — {where}")
             print(f"    «{c['quote']}»")
     else:
         print("Not in the corpus: no stored passage supports an answer to this question.")

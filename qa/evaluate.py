@@ -66,7 +66,9 @@ class Report:
             f1s += max((_f1(answer, g) for g in golds), default=0.0)
             exact += any(answer == g for g in golds)
             words.append(len(answer.split()))
-        ranks = [o.ranked_docs.index(o.question.doc_id) + 1 if o.question.doc_id in o.ranked_docs else 0 for o in answerable]
+        ranks = [
+            o.ranked_docs.index(o.question.doc_id) + 1 if o.question.doc_id in o.ranked_docs else 0 for o in answerable
+        ]
         latencies = sorted(o.ms for o in self.outcomes) or [0.0]
         return {
             "answerable": len(answerable),
@@ -94,7 +96,9 @@ class Report:
         out = []
         for i in range(steps + 1):
             t = i / steps
-            out.append((t, sum(c >= t for c in answerable) / total, sum(c < t for c in impossible) / max(len(impossible), 1)))
+            out.append(
+                (t, sum(c >= t for c in answerable) / total, sum(c < t for c in impossible) / max(len(impossible), 1))
+            )
         return out
 
 
@@ -201,8 +205,10 @@ def run_eval(service: QAService, args: argparse.Namespace) -> int:
         print(json.dumps({"threshold": threshold, "figures": figures, "curves": curves}, ensure_ascii=False, indent=1))
         return 0
     columns = list(next(iter(figures.values())).keys())
-    print(f"{path.name}: {len(questions)} questions, corpus of {service.store.counts()[0]} documents, "
-          f"QA_MIN_CONFIDENCE={threshold}")
+    print(
+        f"{path.name}: {len(questions)} questions, corpus of {service.store.counts()[0]} documents, "
+        f"QA_MIN_CONFIDENCE={threshold}"
+    )
     print("run".ljust(14) + "".join(c.rjust(max(8, len(c) + 1)) for c in columns))
     for label, row in figures.items():
         print(label.ljust(14) + "".join(str(row[c]).rjust(max(8, len(c) + 1)) for c in columns))

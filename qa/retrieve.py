@@ -1,6 +1,7 @@
 """Ranked passages for a question: dense (FAISS) and lexical (BM25) candidates, fused.
 
-The lexical side is weighted by how much of the question the corpus vocabulary holds:
+The lexical side is weighted by how much of the question the corpus vocabulary holds
+(squared):
 a Persian question over Persian text gets its full weight, an English question over
 Persian text gets none (its words are not in the corpus), so it cannot add noise.
 """
@@ -48,22 +49,24 @@ def rank(
     lexical_weight: float = 0.1,
 ) -> list[Ranked]:
     """The k best paragraphs for a query vector and its matching terms."""
-    dense: dict[int, float] = {}
+    dense: dict[int, float] = {}  # cosine for every candidate, from either side
     lexical: dict[int, float] = {}
     if fusion != Fusion.BM25:
         scores, ids = index.search(qvec[None, :], max(k, candidates))
         dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+    dense_hits = set(dense)  # what the dense side itself proposed
     if fusion != Fusion.DENSE:
         scores, ids = bm25.search(terms, max(k, candidates))
         lexical = {int(i): float(s) for s, i in zip(scores, ids, strict=True)}
-    if fusion == Fusion.HYBRID:
-        for pid in lexical.keys() - dense.keys():
-            dense[pid] = index.similarity(qvec, pid)
+    for pid in lexical.keys() - dense.keys():
+        dense[pid] = index.similarity(qvec, pid)
     top_lex = max(lexical.values(), default=0.0) or 1.0
-    weight = lexical_weight * bm25.coverage(terms)
+    # Squared: a question sharing one word in eight with the corpus (an English question
+    # naming "Tehran" over Persian text holding one URL) gets next to no lexical say.
+    weight = lexical_weight * bm25.coverage(terms) ** 2
     out = []
-    for pid in dense.keys() | lexical.keys():
-        d, lx = dense.get(pid, 0.0), lexical.get(pid, 0.0) / top_lex
+    for pid in dense:
+        d, lx = dense[pid], lexical.get(pid, 0.0) / top_lex
         if fusion == Fusion.HYBRID:
             score = d + weight * lx
         elif fusion == Fusion.DENSE:
@@ -74,7 +77,8 @@ def rank(
             score = 0.0
         out.append(Ranked(pid, score, d, lx))
     if fusion == Fusion.RRF:
-        for order in (sorted(dense, key=dense.get, reverse=True), sorted(lexical, key=lexical.get, reverse=True)):
+        dense_order = sorted(dense_hits, key=dense.get, reverse=True)
+        for order in (dense_order, sorted(lexical, key=lexical.get, reverse=True)):
             positions = {pid: r for r, pid in enumerate(order)}
             for item in out:
                 if item.id in positions:

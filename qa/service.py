@@ -21,12 +21,20 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.base import Embedder
-from embeddings.factory import canonical_model_name, make_embedder
 from embeddings.e5 import E5_NAME
+from embeddings.factory import canonical_model_name, make_embedder
 from embeddings.index import VectorIndex
-from qa.answer import CALIBRATION, question_overlap, choose_span, citation, trim
+from qa.answer import (
+    PASSAGES_READ,
+    SpanChoice,
+    calibration_for,
+    choose_span,
+    citation,
+    question_weights,
+    trim,
+)
 from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch
-from qa.ingest import PreparedDocument, find_files, prepare, read_bytes
+from qa.ingest import PreparedDocument, find_files, prepare, read_bytes, slug
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
 from qa.models import Answer, Document, Paragraph, Passage, SourceDocument
@@ -78,10 +86,7 @@ class QAService:
             configured = embedder.name
         self.model_name = configured or (stored[0] if stored else E5_NAME)
         self._mismatch = stored is not None and stored[0] != self.model_name and self.store.counts()[1] > 0
-        self.index = self._open_index()
-        self.bm25 = BM25Index()
-        for rows in self.store.iter_paragraphs():
-            self.bm25.add((pid, toks.split()) for pid, _, toks, _ in rows)
+        self._load()
 
     # -- model and index ----------------------------------------------------------------
 
@@ -105,14 +110,44 @@ class QAService:
                 f"index's model, or run `qa index rebuild --model {self.model_name}` to re-embed."
             )
 
-    def _open_index(self) -> VectorIndex:
+    def _load(self) -> None:
+        """(Re)load the vector and BM25 indexes so they reflect the store as it is now.
+
+        The generation is read first: a write landing meanwhile makes the indexes newer
+        than their stamp, never older, so the next check reloads rather than misses it.
+        """
+        generation = self.store.generation
+        self.index = self._open_index(generation)
+        bm25 = BM25Index()
+        for rows in self.store.iter_paragraphs():
+            bm25.add((pid, toks.split()) for pid, _, toks, _ in rows)
+        self.bm25 = bm25
+        self._generation = generation
+
+    def _refresh(self) -> None:
+        """Catch up with writes another process (say `qa ingest` beside `qa serve`) made."""
+        if self.store.generation != self._generation:
+            with self._write, self._lock.write():
+                if self.store.generation != self._generation:
+                    self._load()
+
+    def _applied(self, before: int, apply: Callable[[], None]) -> None:
+        """Apply one own write to the in-memory indexes, or reload if another came between."""
+        if before == self._generation:
+            apply()
+            self._generation = before + 1
+        else:
+            self._load()
+        self._save_index()
+
+    def _open_index(self, generation: int) -> VectorIndex:
         """The saved index if it matches the store, else one rebuilt from stored vectors."""
         folder = self.data_dir / INDEX_DIR
         stored = self.store.model
         loaded = VectorIndex.load(folder)
         if loaded is not None:
             index, meta = loaded
-            if stored and meta.generation == self.store.generation and meta.model == stored[0]:
+            if stored and meta.generation == generation and meta.model == stored[0]:
                 return index
         if stored is None:
             return VectorIndex(0, self.model_name)
@@ -123,11 +158,11 @@ class QAService:
             index.add(ids, vectors)
         if len(index):
             log.info("rebuilt the vector index from %d stored vectors", len(index))
-        index.save(folder, self.store.generation)
+        index.save(folder, generation)
         return index
 
     def _save_index(self) -> None:
-        self.index.save(self.data_dir / INDEX_DIR, self.store.generation)
+        self.index.save(self.data_dir / INDEX_DIR, self._generation)
 
     def embed_query(self, question: str) -> np.ndarray:
         """The question's vector, from a small LRU cache when it was asked before."""
@@ -194,14 +229,17 @@ class QAService:
         with self._write, self._lock.write():
             if not len(self.index) and self.index.dim != self.embedder.dim:
                 self.index = VectorIndex(self.embedder.dim, self.model_name)
-            removed, added = self.store.replace_document(
+            removed, added, before = self.store.replace_document(
                 doc.id, doc.title, doc.source, doc.content_hash, new, self.model_name, self.embedder.dim
             )
-            self.index.remove(np.array(removed, dtype=np.int64))
-            self.index.add(np.array(added, dtype=np.int64), np.stack([p.vector for p in new]) if new else np.zeros((0, self.embedder.dim), np.float32))
-            self.bm25.remove(removed)
-            self.bm25.add(zip(added, (p.tokens for p in new), strict=True))
-            self._save_index()
+
+            def apply() -> None:
+                self.index.remove(np.array(removed, dtype=np.int64))
+                self.index.add(np.array(added, dtype=np.int64), np.stack([p.vector for p in new]))
+                self.bm25.remove(removed)
+                self.bm25.add(zip(added, (p.tokens for p in new), strict=True))
+
+            self._applied(before, apply)
         return IngestResult(doc.id, doc.title, len(new), len(new))
 
     def ingest_documents(
@@ -224,47 +262,50 @@ class QAService:
         doc = SourceDocument(text_paragraphs=[text], title=title, source=source, id=doc_id)
         return self.ingest_documents([doc])[0]
 
-    def read_file(self, data: bytes, name: str, doc_id: str | None = None, title: str | None = None) -> list[SourceDocument]:
-        """The documents in a file; `doc_id` names a single one or prefixes several."""
+    def read_file(
+        self, data: bytes, name: str, doc_id: str | None = None, title: str | None = None
+    ) -> list[SourceDocument]:
+        """The documents in a file. `doc_id` names a single document; for a file of several
+        (JSONL, SQuAD) it prefixes the ids the records lack. Default ids derive from `name`."""
         docs = read_bytes(data, name)
+        base = doc_id or slug(Path(name).stem) or "document"
         for i, doc in enumerate(docs):
             if title:
                 doc.title = title
-            if doc_id:
-                doc.id = doc_id if len(docs) == 1 else f"{doc_id}-{doc.id or i}"
+            if len(docs) == 1 and (doc_id or doc.id is None):
+                doc.id = base
             elif doc.id is None:
-                stem = Path(name).stem
-                doc.id = stem if len(docs) == 1 else f"{stem}-{i}"
+                doc.id = f"{base}-{i}"
         return docs
 
     def ingest_paths(
         self, paths: list[Path], doc_id: str | None = None, title: str | None = None, progress: Progress | None = None
     ) -> list[IngestResult]:
-        """Ingest files and folders; each file's documents get stable ids from its name."""
-        from qa.ingest import slug
-
+        """Ingest files and folders; each file's documents get stable ids from its path."""
         files = list(find_files(paths))
         if doc_id and len(files) > 1:
             raise InvalidInput("--id names one document: give one file, or leave --id out for a folder.")
         results = []
-        for file in files:
-            docs = self.read_file(file.read_bytes(), file.name, doc_id, title)
+        for file, file_id in files:
+            docs = self.read_file(file.read_bytes(), file.name, doc_id or file_id, title)
             for doc in docs:
                 doc.source = str(file)
-                if not doc_id and doc.id == file.stem:
-                    doc.id = slug(file.stem) or "document"
             results.extend(self.ingest_documents(docs, progress=progress))
         return results
 
     def delete(self, doc_id: str) -> None:
         """Remove a document and its paragraphs from the store and both indexes."""
         with self._write, self._lock.write():
-            removed = self.store.delete_document(doc_id)
-            if removed is None:
+            deleted = self.store.delete_document(doc_id)
+            if deleted is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r}; `qa documents` lists them.")
-            self.index.remove(np.array(removed, dtype=np.int64))
-            self.bm25.remove(removed)
-            self._save_index()
+            removed, before = deleted
+
+            def apply() -> None:
+                self.index.remove(np.array(removed, dtype=np.int64))
+                self.bm25.remove(removed)
+
+            self._applied(before, apply)
 
     def rebuild(self, model: str | None = None, progress: Progress | None = None) -> int:
         """Re-embed every paragraph with `model` (default: the current one) and swap atomically."""
@@ -297,6 +338,7 @@ class QAService:
                 self.index, self._embedder, self.model_name, self._mismatch = index, embedder, name, False
                 with self._cache_lock:
                     self._query_cache.clear()
+                self._generation = self.store.generation
                 self._save_index()
         return len(paragraph_ids)
 
@@ -337,6 +379,7 @@ class QAService:
 
     def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
         self.check_model()
+        self._refresh()
         qvec = self.embed_query(question)
         terms = tokens(question)
         with self._lock.read():
@@ -344,6 +387,18 @@ class QAService:
             found = self.store.paragraphs([r.id for r in ranked])
         passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
         return passages, qvec, terms
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        unique = list(dict.fromkeys(terms))
+        return dict(zip(unique, self.bm25.idf(unique).tolist(), strict=True))
+
+    def _choose_span(self, passages: list[Passage], qvec: np.ndarray, terms: list[str]) -> SpanChoice | None:
+        if not passages:
+            return None
+        top = passages[:PASSAGES_READ]
+        tables = self.store.sentences([p.paragraph.id for p in top], self.index.dim)
+        weights = question_weights(terms, self._idf(terms))
+        return choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights)
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
@@ -360,36 +415,17 @@ class QAService:
         started = time.perf_counter()
         question = self._validate(question, top_k)
         language = detect_language(question)
-        passages, qvec, terms = self._passages(question, max(top_k, 3))
+        passages, qvec, terms = self._passages(question, max(top_k, PASSAGES_READ))
         answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
-        if passages:
-            question_terms = set(terms)
-            idf = dict(zip(question_terms, self.bm25.idf(list(question_terms)).tolist(), strict=True))
-            tables = self.store.sentences([p.paragraph.id for p in passages[:3]], self.index.dim)
-            choice = choose_span([(p.paragraph, p.score) for p in passages], tables, qvec, question_terms, idf)
-            if choice is not None:
-                calibration = CALIBRATION.get(language, CALIBRATION["en"])
-                lexical = question_overlap(question_terms, tokens(passages[0].paragraph.text), idf)
-                answer.confidence = round(
-                    calibration.confidence(passages[0].dense, lexical, choice.sentence_score), 4
-                )
-                answer.signals = {
-                    "dense": round(passages[0].dense, 4),
-                    "lexical": round(lexical, 4),
-                    "sentence": round(choice.sentence_score, 4),
-                }
-                if answer.confidence >= threshold:
-                    span = trim(
-                        choice.span,
-                        choice.paragraph.text,
-                        question_terms,
-                        idf,
-                        self.settings.max_answer_words,
-                        self.embedder.embed_passages,
-                        qvec,
-                    )
-                    cited = citation(1, choice.paragraph, span)
-                    answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
+        choice = self._choose_span(passages, qvec, terms)
+        if choice is not None:
+            answer.signals = choice.signals.as_dict()
+            answer.confidence = round(calibration_for(language).confidence(choice.signals), 4)
+            if answer.confidence >= threshold:
+                weights = question_weights(terms, self._idf(terms))
+                span = trim(choice.span, weights, self.settings.max_answer_words)
+                cited = citation(1, choice.paragraph, span)
+                answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
         answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 

@@ -139,11 +139,12 @@ class Store:
         return (name, int(dim)) if name and dim else None
 
     @staticmethod
-    def _bump(con: sqlite3.Connection) -> None:
-        con.execute(
-            "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+    def _bump(con: sqlite3.Connection) -> int:
+        """Count one more write; the generation before it (inside the write's transaction)."""
+        row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        before = int(row[0]) if row else 0
+        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (str(before + 1),))
+        return before
 
     @staticmethod
     def _set_model(con: sqlite3.Connection, model: str, dim: int) -> None:
@@ -163,8 +164,11 @@ class Store:
         paragraphs: Sequence[NewParagraph],
         model: str,
         dim: int,
-    ) -> tuple[list[int], list[int]]:
-        """Store a document, replacing one with the same id; (removed ids, new ids)."""
+    ) -> tuple[list[int], list[int], int]:
+        """Store a document, replacing one with the same id.
+
+        Returns (removed paragraph ids, new paragraph ids, the generation before this write).
+        """
         now = _now()
         with self._write() as con:
             removed = [r[0] for r in con.execute("SELECT id FROM paragraphs WHERE doc_id = ?", (doc_id,))]
@@ -177,8 +181,7 @@ class Store:
             added = []
             for p in paragraphs:
                 cur = con.execute(
-                    "INSERT INTO paragraphs (doc_id, n, text, hash, tokens, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO paragraphs (doc_id, n, text, hash, tokens, vector) VALUES (?, ?, ?, ?, ?, ?)",
                     (doc_id, p.n, p.text, p.hash, " ".join(p.tokens), _blob(p.vector)),
                 )
                 pid = int(cur.lastrowid)
@@ -191,18 +194,18 @@ class Store:
                     ],
                 )
             self._set_model(con, model, dim)
-            self._bump(con)
-        return removed, added
+            before = self._bump(con)
+        return removed, added, before
 
-    def delete_document(self, doc_id: str) -> list[int] | None:
-        """Remove a document and its paragraphs; their ids, or None if it was not there."""
+    def delete_document(self, doc_id: str) -> tuple[list[int], int] | None:
+        """Remove a document; (its paragraph ids, the generation before), None if absent."""
         with self._write() as con:
             if not con.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
                 return None
             removed = [r[0] for r in con.execute("SELECT id FROM paragraphs WHERE doc_id = ?", (doc_id,))]
             con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            self._bump(con)
-        return removed
+            before = self._bump(con)
+        return removed, before
 
     def replace_vectors(
         self,
@@ -238,9 +241,7 @@ class Store:
         docs = [d for d in self.documents() if d.id == doc_id]
         if not docs:
             return None
-        rows = self._con().execute(
-            "SELECT id, doc_id, n, text FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,)
-        )
+        rows = self._con().execute("SELECT id, doc_id, n, text FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,))
         doc = docs[0]
         return doc, [Paragraph(*row, title=doc.title, source=doc.source) for row in rows]
 
@@ -294,14 +295,17 @@ class Store:
         if not hashes:
             return {}
         marks = ",".join("?" * len(hashes))
-        rows = self._con().execute(
-            f"SELECT hash, id, vector FROM paragraphs WHERE hash IN ({marks}) GROUP BY hash", list(hashes)
-        ).fetchall()
+        rows = (
+            self._con()
+            .execute(f"SELECT hash, id, vector FROM paragraphs WHERE hash IN ({marks}) GROUP BY hash", list(hashes))
+            .fetchall()
+        )
         found = {}
         for text_hash, pid, blob in rows:
-            blobs = [r[0] for r in self._con().execute(
-                "SELECT vector FROM sentences WHERE paragraph_id = ? ORDER BY n", (pid,)
-            )]
+            blobs = [
+                r[0]
+                for r in self._con().execute("SELECT vector FROM sentences WHERE paragraph_id = ? ORDER BY n", (pid,))
+            ]
             found[text_hash] = (_vectors([blob], dim)[0], _vectors(blobs, dim))
         return found
 
@@ -309,10 +313,14 @@ class Store:
         """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
         last = -1
         while True:
-            rows = self._con().execute(
-                "SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?",
-                (last, batch),
-            ).fetchall()
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch),
+                )
+                .fetchall()
+            )
             if not rows:
                 return
             yield rows
@@ -322,12 +330,16 @@ class Store:
         """Every sentence as (paragraph id, n, sentence text), in batches."""
         last = (-1, -1)
         while True:
-            rows = self._con().execute(
-                "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start) "
-                "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id "
-                "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
-                (*last, batch),
-            ).fetchall()
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start) "
+                    "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id "
+                    "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
+                    (*last, batch),
+                )
+                .fetchall()
+            )
             if not rows:
                 return
             yield rows

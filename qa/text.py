@@ -60,10 +60,71 @@ _normalizer = hazm.Normalizer(
     seperate_mi=False,
 )
 
+# Question words hazm's list lacks: they say what is asked, never what a passage holds.
+PERSIAN_QUESTION_WORDS = frozenset(["کجا", "کجاست", "چیست", "چیه", "چی", "کی", "کدوم", "چندم", "چطور", "چطوری"])
 ENGLISH_STOPWORDS = frozenset(
-    """a an and are as at be by did do does for from had has have how i in is it its of on
-    or that the their there this to was were what when where which who whom whose why will
-    with which into about than then them they he she his her you your we our not no""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "which",
+        "into",
+        "about",
+        "than",
+        "then",
+        "them",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "you",
+        "your",
+        "we",
+        "our",
+        "not",
+        "no",
+    ]
 )
 
 
@@ -87,7 +148,8 @@ def normalize(text: str) -> str:
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Persian (hazm's list, normalised) and English stop words."""
-    return frozenset(normalize(w) for w in hazm.stopwords_list()) | ENGLISH_STOPWORDS
+    persian = {normalize(w) for w in hazm.stopwords_list()} | PERSIAN_QUESTION_WORDS
+    return frozenset(persian) | ENGLISH_STOPWORDS
 
 
 def tokens(text: str) -> list[str]:
@@ -131,14 +193,16 @@ class Span:
 
 
 # A sentence ends at . ! ? ؟ (or a line break) followed by space; "3.14" and "U.S." stay whole.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…])[\"'»)\]]*\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])[\"'»)\]]*(\s+)|\n+")
 _CLAUSE_END = re.compile(r"(?<=[،,;؛:])\s+|\s+(?=[-–—]\s)")
 
 
 def _spans(text: str, boundary: re.Pattern[str], offset: int = 0) -> list[Span]:
     spans, start = [], 0
     for match in boundary.finditer(text):
-        spans.append((start, match.start()))
+        # A boundary's group 1, when present, is the gap itself: what precedes stays.
+        cut = match.start(1) if match.re.groups and match.group(1) is not None else match.start()
+        spans.append((start, cut))
         start = match.end()
     spans.append((start, len(text)))
     out = []

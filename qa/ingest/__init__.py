@@ -54,8 +54,7 @@ def validate_id(doc_id: str) -> str:
     doc_id = doc_id.strip()
     if not doc_id or len(doc_id) > MAX_ID_CHARS or "/" in doc_id or any(ord(c) < 32 for c in doc_id):
         raise InvalidInput(
-            f"invalid document id {doc_id[:50]!r}: use 1-{MAX_ID_CHARS} characters without '/' "
-            "or control characters."
+            f"invalid document id {doc_id[:50]!r}: use 1-{MAX_ID_CHARS} characters without '/' or control characters."
         )
     return doc_id
 
@@ -76,16 +75,28 @@ def prepare(doc: SourceDocument, max_words: int, fallback_id: str | None = None)
     return PreparedDocument(validate_id(doc_id), title[:500], doc.source, paragraphs)
 
 
-def find_files(paths: list[Path]) -> Iterator[Path]:
-    """Supported files under the given paths, in a stable order.
+def find_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
+    """Supported files under the given paths, each with the id it gets, in a stable order.
 
+    A file named directly gets its name's stem; a file found in a folder gets its path
+    relative to that folder (so 2023/report.txt and 2024/report.txt stay two documents).
     Inside a folder, a symlink is followed only if it stays inside that folder.
     """
+    seen: set[str] = set()
+    for file, name in _walk(paths):
+        doc_id = slug(name) or "document"
+        if doc_id in seen:  # report.txt beside report.md
+            doc_id = slug(f"{name}{file.suffix}")
+        seen.add(doc_id)
+        yield file, doc_id
+
+
+def _walk(paths: list[Path]) -> Iterator[tuple[Path, str]]:
     for path in paths:
         if not path.exists():
             raise InvalidInput(f"{path}: no such file or folder.")
         if path.is_file():
-            yield path
+            yield path, path.stem
             continue
         root = path.resolve()
         for folder, dirs, files in os.walk(path):
@@ -96,4 +107,4 @@ def find_files(paths: list[Path]) -> Iterator[Path]:
                     continue
                 if not file.resolve().is_relative_to(root):
                     continue
-                yield file
+                yield file, str(file.relative_to(path).with_suffix(""))

@@ -10,6 +10,7 @@ citation offset points at what the user sees.
 from __future__ import annotations
 
 import re
+
 from qa.text import normalize, sentences, word_count
 
 # Lines that are site furniture, wherever they stand.
@@ -39,14 +40,24 @@ _DATE_LINE = re.compile(
     r"may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)[\s\d۰-۹٠-٩:/\-|,،.]*)+$",
     re.I,
 )
-_SENTENCE_END = re.compile(r"[.!?؟…»\"')]\s*$")
+_SENTENCE_END = re.compile(r"[.!?؟…][\"'»)\]]*\s*$")
 _INNER_SPACE = re.compile(r"[ \t\r\f\v]+")
 _MIN_WORDS = 3
+_MAX_FURNITURE_WORDS = 15
 
 
 def _ends_link_list(line: str) -> bool:
     """Link-list items are short headlines, even when they end in '?' or '.'."""
     return word_count(line) >= 12
+
+
+def _is_furniture(line: str) -> bool:
+    """Site furniture is short and never a sentence: "The share of ..." is prose."""
+    return bool(_BOILERPLATE.match(line)) and (
+        word_count(line) <= _MAX_FURNITURE_WORDS
+        and not _SENTENCE_END.search(line)
+        or bool(re.match(r"https?://\S+\s*$", line))
+    )
 
 
 def split_blocks(text: str) -> list[str]:
@@ -67,7 +78,7 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
         if in_link_list and not _ends_link_list(line):
             continue
         in_link_list = False
-        if _BOILERPLATE.match(line) or _DATE_LINE.match(line) or word_count(line) < _MIN_WORDS:
+        if word_count(line) < _MIN_WORDS or _DATE_LINE.match(line) or _is_furniture(line):
             continue
         kept.append(line)
     return kept

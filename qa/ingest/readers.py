@@ -53,16 +53,49 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
 def _markdown(data: bytes, name: str) -> list[SourceDocument]:
     text = decode_text(data, name)
     text = re.sub(r"```.*?```", "", text, flags=re.S)
-    lines = [_MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", _MD_MARKUP.sub("", line))) for line in text.splitlines()]
     title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")), "")
-    return [SourceDocument(text_paragraphs=["\n".join(lines)], title=title, source=name)]
+    # A Markdown paragraph is a run of lines up to a blank line, a heading or a list item.
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        starts_block = bool(_MD_MARKUP.match(raw))
+        line = _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", _MD_MARKUP.sub("", raw))).strip()
+        if not line or starts_block:
+            paragraphs.append([])
+        if line:
+            paragraphs[-1].append(line)
+    joined = [" ".join(p) for p in paragraphs if p]
+    return [SourceDocument(text_paragraphs=["\n".join(joined)], title=title, source=name)]
 
 
 _HTML_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button")
-_HTML_DROP_HINTS = re.compile(
-    r"related|newsletter|share|social|comment|footer|menu|breadcrumb|sidebar|tags|advert|banner|cookie",
-    re.I,
+_HTML_DROP_HINTS = frozenset(
+    [
+        "related",
+        "newsletter",
+        "share",
+        "sharing",
+        "social",
+        "comment",
+        "comments",
+        "footer",
+        "menu",
+        "nav",
+        "breadcrumb",
+        "breadcrumbs",
+        "sidebar",
+        "tags",
+        "tag-list",
+        "advert",
+        "ads",
+        "ad",
+        "banner",
+        "cookie",
+        "cookies",
+        "subscribe",
+        "popup",
+    ]
 )
+_HTML_KEEP = frozenset({"html", "body", "main", "article"})
 _HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt", "figcaption")
 
 
@@ -81,10 +114,11 @@ def _html(data: bytes, name: str) -> list[SourceDocument]:
     for tag in soup.find_all(_HTML_DROP_TAGS):
         tag.decompose()
     for tag in soup.find_all(True):
-        if tag.decomposed or tag.attrs is None:
+        if tag.decomposed or tag.attrs is None or tag.name in _HTML_KEEP:
             continue
-        hints = " ".join([tag.get("id") or "", *(tag.get("class") or [])])
-        if hints.strip() and _HTML_DROP_HINTS.search(hints):
+        names = [tag.get("id") or "", *(tag.get("class") or [])]
+        words = {w for name in names for w in re.split(r"[-_\s]+", name.lower()) if w}
+        if words & _HTML_DROP_HINTS:
             tag.decompose()
     blocks = []
     for tag in soup.find_all(_HTML_BLOCKS):

@@ -1,0 +1,1 @@
+"""One `APIRouter` per resource: answers, search, documents and the system routes."""
