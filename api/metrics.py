@@ -17,6 +17,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -64,6 +65,18 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def _plain_route(scope: Scope) -> str | None:
+    """The path of the app's own non-API route or mount (/openapi.json, /docs, /static) matching.
+
+    FastAPI marks the matched API route in `scope["route"]`; these others it does not.
+    """
+    for route in getattr(scope.get("app"), "routes", ()):
+        path = getattr(route, "path", None)
+        if path is not None and route.matches(scope)[0] is Match.FULL:
+            return path
+    return None
+
+
 class MetricsMiddleware:
     """Times every HTTP request and counts it under its route template and status."""
 
@@ -77,6 +90,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        plain_route = _plain_route(scope)
 
         async def send_and_record_status(message: Message) -> None:
             nonlocal status
@@ -87,5 +101,5 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = getattr(scope.get("route"), "path", None) or plain_route or UNMATCHED
             self.metrics.observe(route, scope["method"], status, time.perf_counter() - started)

@@ -90,6 +90,19 @@ class SearchOut(_Open):
 class DocumentIn(BaseModel):
     """A document given as text; posting the same id again replaces it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "zayandeh",
+                    "title": "Isfahan",
+                    "text": "The Zayandeh River flows through Isfahan and is crossed by the "
+                    "Si-o-se-pol bridge, built in 1602.",
+                }
+            ]
+        }
+    )
+
     id: Text | None = Field(None, description="Without one, the id is a hash of the text (re-posting replaces).")
     title: Text = ""
     source: Text = ""

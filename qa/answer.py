@@ -27,7 +27,7 @@ from qa.store import SentenceTable
 from qa.text import Span, tokens
 
 PASSAGES_READ = 3
-LEXICAL_WEIGHT = 0.5  # local-weighted question-word share, beside cosine similarity
+LEXICAL_WEIGHT = 0.8  # local-weighted question-word share, beside cosine similarity
 RANK_PENALTY = 0.5  # per unit of fused score below the best passage
 MATCH_PREFIX = 4  # words match on their first letters: کردند ~ کرده, capital ~ capitals
 
@@ -131,8 +131,13 @@ def choose_span(
     sentences: dict[int, SentenceTable],
     qvec: np.ndarray,
     weights: dict[str, float],
+    lexical_scale: float = 1.0,
 ) -> SpanChoice | None:
-    """The best sentence among the top passages, given as (paragraph, fused score, dense)."""
+    """The best sentence among the top passages, given as (paragraph, fused score, dense).
+
+    `lexical_scale` (0 to 1) is how far shared words may count: little for a question
+    whose words the corpus mostly lacks (another language), fully otherwise.
+    """
     candidates: list[_Candidate] = []
     for paragraph, score, _ in passages[:PASSAGES_READ]:
         table = sentences.get(paragraph.id)
@@ -150,7 +155,8 @@ def choose_span(
     local = {k: w * math.log(1 + n / (1 + sum(k in c.keys for c in candidates))) for k, w in weights.items()}
     top = passages[0][1]
     values = [
-        c.dense + LEXICAL_WEIGHT * coverage(local, c.keys) - RANK_PENALTY * (top - c.passage_score) for c in candidates
+        c.dense + lexical_scale * LEXICAL_WEIGHT * coverage(local, c.keys) - RANK_PENALTY * (top - c.passage_score)
+        for c in candidates
     ]
     best = int(np.argmax(values))
     chosen = candidates[best]
@@ -173,7 +179,8 @@ def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
     """A window of at most `max_words` words of a sentence holding most question words.
 
     Among equally good windows the middle one is kept, so the words around the
-    question's words (where the answer usually stands) stay in.
+    question's words (where the answer usually stands) stay in. With no shared words at
+    all (a question in another language) the sentence's opening is kept: its subject.
 
     Example:
         >>> s = Span(10, 19, "a b c d e")
@@ -187,7 +194,7 @@ def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
     scores = [coverage(weights, _keys(sentence.text[s:e])) for s, e in windows]
     best = max(scores)
     ties = [w for w, score in zip(windows, scores, strict=True) if score >= best - 1e-9]
-    s, e = ties[len(ties) // 2]
+    s, e = ties[len(ties) // 2] if best > 0 else ties[0]
     return Span(sentence.start + s, sentence.start + e, sentence.text[s:e])
 
 

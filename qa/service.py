@@ -398,7 +398,8 @@ class QAService:
         top = passages[:PASSAGES_READ]
         tables = self.store.sentences([p.paragraph.id for p in top], self.index.dim)
         weights = question_weights(terms, self._idf(terms))
-        return choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights)
+        scale = self.bm25.coverage(terms) ** 2
+        return choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
