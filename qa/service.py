@@ -41,7 +41,7 @@ from qa.models import Answer, Document, Paragraph, Passage, SourceDocument
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
-from qa.text import detect_language, sentences, tokens
+from qa.text import detect_language, require_unicode, sentences, tokens
 
 log = logging.getLogger(__name__)
 
@@ -245,17 +245,23 @@ class QAService:
     def ingest_documents(
         self, docs: Iterable[SourceDocument], fallback_id: str | None = None, progress: Progress | None = None
     ) -> list[IngestResult]:
-        """Store documents (replacing any with the same id); each is one atomic write."""
-        results = []
+        """Store documents (replacing any with the same id); each is one atomic write.
+
+        Every document is read and cleaned before any is stored, so a bad one in a file
+        of several leaves the store as it was.
+        """
+        prepared = []
         for doc in docs:
-            prepared = prepare(doc, self.settings.max_paragraph_words, fallback_id)
-            if not prepared.paragraphs:
+            ready = prepare(doc, self.settings.max_paragraph_words, fallback_id)
+            if not ready.paragraphs:
                 raise InvalidInput(
-                    f"{prepared.source or prepared.id}: no text left to index after cleaning "
-                    "(empty, or only boilerplate)."
+                    f"{ready.source or ready.id}: no text left to index after cleaning (empty, too short, "
+                    "or only site boilerplate such as share links and related-news lists)."
                 )
-            results.append(self._store_document(prepared, progress))
-        return results
+            prepared.append(ready)
+        if not prepared:
+            raise InvalidInput("no documents to store: the file holds none.")
+        return [self._store_document(doc, progress) for doc in prepared]
 
     def ingest_text(self, text: str, doc_id: str | None = None, title: str = "", source: str = "") -> IngestResult:
         """Store one document given as text."""
@@ -365,7 +371,7 @@ class QAService:
         return found
 
     def _validate(self, question: str, top_k: int) -> str:
-        question = (question or "").strip()
+        question = require_unicode((question or "").strip(), "the question")
         if not question:
             raise InvalidInput("the question is empty: ask something, e.g. 'Who did Assad call?'.")
         if len(question) > self.settings.max_question_chars:

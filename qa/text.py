@@ -128,6 +128,17 @@ ENGLISH_STOPWORDS = frozenset(
 )
 
 
+def require_unicode(text: str, what: str) -> str:
+    """The text, if it is valid Unicode (JSON can smuggle in lone surrogates like \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        from qa.errors import InvalidInput
+
+        raise InvalidInput(f"{what} contains invalid Unicode (a lone surrogate at {exc.start}).") from exc
+    return text
+
+
 def normalize(text: str) -> str:
     """Fold the spellings of one word to one key, for matching only.
 

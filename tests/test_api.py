@@ -20,6 +20,15 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from embeddings.e5 import E5Embedder
+from qa.errors import (
+    DocumentNotFound,
+    InvalidInput,
+    ModelMismatch,
+    ModelUnavailable,
+    QAError,
+    TooLarge,
+    UnsupportedFile,
+)
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -312,6 +321,29 @@ def test_upload_over_the_limit_is_413_by_header_and_by_bytes(small_limit_client:
     chunked = client.post("/documents", content=chunks(), headers={"content-type": "application/json"})
     assert_error(chunked, 413)
     assert snapshot(client) == before
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInput, 422),
+        (UnsupportedFile, 415),
+        (TooLarge, 413),
+        (DocumentNotFound, 404),
+        (ModelMismatch, 409),
+        (ModelUnavailable, 503),
+    ],
+)
+def test_each_service_error_has_one_status(
+    client: TestClient, service: QAService, monkeypatch: pytest.MonkeyPatch, error: type[QAError], status: int
+) -> None:
+    def refuse(*args: object) -> None:
+        raise error("what went wrong, and what to do about it")
+
+    monkeypatch.setattr(service, "search", refuse)
+    response = client.get("/search", params={"q": "x"})
+    assert response.status_code == status
+    assert response.json() == {"detail": "what went wrong, and what to do about it"}
 
 
 # -- auth ---------------------------------------------------------------------------------

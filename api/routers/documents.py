@@ -19,7 +19,7 @@ from api.deps import ServiceDep, require_reader, require_writer
 from api.errors import ERROR_RESPONSES
 from api.schemas import DocumentCreated, DocumentDetail, DocumentIn, DocumentList
 from qa.errors import InvalidInput, UnsupportedFile
-from qa.ingest import SUPPORTED, prepare
+from qa.ingest import SUPPORTED
 from qa.models import SourceDocument, document_json
 from qa.service import QAService
 
@@ -112,27 +112,6 @@ async def read_upload(request: Request) -> Upload:
     )
 
 
-def _check_before_storing(docs: list[SourceDocument], max_words: int) -> None:
-    """Refuse the whole request when any of its documents would be refused."""
-    if not docs:
-        raise InvalidInput("the upload holds no documents; nothing was stored.")
-    for doc in docs:
-        label = " ".join(filter(None, [doc.source, f"(id {doc.id})" if doc.id else ""]))
-        for value in (doc.id or "", doc.title, doc.source, *doc.text_paragraphs):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise UnsupportedFile(
-                    f"{label or 'the document'}: contains an unpaired surrogate (an escape like \\ud800), "
-                    "which is not valid Unicode text; nothing was stored."
-                ) from exc
-        if not prepare(doc, max_words).paragraphs:
-            raise InvalidInput(
-                f"{label or 'the document'}: no text left to index after cleaning (empty, too short, or only "
-                "boilerplate such as a date line or share links); nothing was stored."
-            )
-
-
 @router.post(
     "",
     status_code=201,
@@ -141,14 +120,13 @@ def _check_before_storing(docs: list[SourceDocument], max_words: int) -> None:
     dependencies=[Depends(require_writer)],
     openapi_extra=UPLOAD_BODY,
 )
-def add_document(upload: Annotated[Upload, Depends(read_upload)], service: ServiceDep) -> dict:
+def add_document(upload: Annotated[Upload, Depends(read_upload)], service: ServiceDep) -> dict[str, object]:
     """Store a document from JSON text or an uploaded file; the same id again replaces it.
 
     Returns the (first) document's id and paragraph count, and every document stored:
     a SQuAD `.json` or a `.jsonl` file holds several.
     """
     docs = upload.source_documents(service)
-    _check_before_storing(docs, service.settings.max_paragraph_words)
     results = service.ingest_documents(docs)
     return {
         "id": results[0].id,
@@ -160,7 +138,7 @@ def add_document(upload: Annotated[Upload, Depends(read_upload)], service: Servi
 
 
 @router.get("", response_model=DocumentList, dependencies=[Depends(require_reader)])
-def list_documents(service: ServiceDep) -> dict:
+def list_documents(service: ServiceDep) -> dict[str, object]:
     """Every stored document, without its text."""
     return {"documents": [document_json(d) for d in service.documents()]}
 
@@ -171,7 +149,7 @@ def list_documents(service: ServiceDep) -> dict:
     responses=NOT_FOUND,
     dependencies=[Depends(require_reader)],
 )
-def get_document(doc_id: str, service: ServiceDep) -> dict:
+def get_document(doc_id: str, service: ServiceDep) -> dict[str, object]:
     """A document and its paragraphs: the texts that citation offsets refer to."""
     doc, paragraphs = service.document(doc_id)
     return {

@@ -17,6 +17,7 @@ from qa.errors import InvalidInput
 from qa.ingest.clean import clean_paragraphs, headline, split_blocks
 from qa.ingest.readers import SUPPORTED, read_bytes
 from qa.models import SourceDocument
+from qa.text import require_unicode
 
 __all__ = ["PreparedDocument", "find_files", "prepare", "read_bytes", "slug", "SUPPORTED"]
 
@@ -51,8 +52,14 @@ def slug(text: str) -> str:
 
 def validate_id(doc_id: str) -> str:
     """A document id as given by a user, refused when unusable in a URL path."""
-    doc_id = doc_id.strip()
-    if not doc_id or len(doc_id) > MAX_ID_CHARS or "/" in doc_id or any(ord(c) < 32 for c in doc_id):
+    doc_id = require_unicode(doc_id.strip(), "the document id")
+    if (
+        not doc_id
+        or doc_id in {".", ".."}
+        or len(doc_id) > MAX_ID_CHARS
+        or "/" in doc_id
+        or any(ord(c) < 32 for c in doc_id)
+    ):
         raise InvalidInput(
             f"invalid document id {doc_id[:50]!r}: use 1-{MAX_ID_CHARS} characters without '/' or control characters."
         )
@@ -65,12 +72,15 @@ def prepare(doc: SourceDocument, max_words: int, fallback_id: str | None = None)
     The id is, in order: the document's own, `fallback_id`, or a hash of its text
     (so posting the same text twice replaces rather than duplicates).
     """
-    text = "\n".join(doc.text_paragraphs)
-    title = doc.title.strip()
+    text = require_unicode("\n".join(doc.text_paragraphs), "the document's text")
+    title = require_unicode(doc.title.strip(), "the title")
+    require_unicode(doc.source, "the source")
     lines = split_blocks(text)
     if not title:
         title = headline(lines)
-    paragraphs = [p for p in clean_paragraphs(text, max_words) if p != title]
+    paragraphs = clean_paragraphs(text, max_words)
+    # The headline is the title, not a paragraph, unless it is all the text there is.
+    paragraphs = [p for p in paragraphs if p != title] or paragraphs
     doc_id = doc.id or fallback_id or "doc-" + hashlib.sha1(text.encode()).hexdigest()[:12]
     return PreparedDocument(validate_id(doc_id), title[:500], doc.source, paragraphs)
 

@@ -246,4 +246,11 @@ def read_bytes(data: bytes, name: str) -> list[SourceDocument]:
     reader = READERS.get(suffix)
     if reader is None:
         raise UnsupportedFile(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}.")
-    return reader(data, PurePath(name).name)
+    docs = reader(data, PurePath(name).name)
+    for doc in docs:
+        for value in (doc.id or "", doc.title, doc.source, *doc.text_paragraphs):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:  # JSON escapes can smuggle in lone surrogates
+                raise UnsupportedFile(f"{name}: holds invalid Unicode text (an escape like \\ud800).") from exc
+    return docs

@@ -1,0 +1,22 @@
+# The service in a container: `docker build -t persian-qa . && docker run -p 8000:8000 persian-qa`.
+# (Not built in CI: the project's machines have no Docker engine.)
+FROM python:3.11-slim
+
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY qa ./qa
+COPY embeddings ./embeddings
+COPY api ./api
+COPY seeds ./seeds
+
+# The bundled E5 model needs no torch; install the sentence-transformers extra
+# (`.[st]`, with torch pinned to a CPU build) only to serve other models.
+RUN pip install --no-cache-dir -e .
+
+ENV QA_DATA_DIR=/data
+VOLUME /data
+EXPOSE 8000
+CMD ["qa", "serve", "--host", "0.0.0.0", "--port", "8000"]

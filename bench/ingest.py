@@ -1,0 +1,188 @@
+"""Ingest throughput: `QAService.ingest_documents` against the bare embedder, and re-ingest.
+
+For each corpus (the seeds, `seeds/*.txt`, and the dev contexts of PersianQA, read with
+`service.read_file`) it ingests into a fresh temporary data dir and records every batch
+the service hands the embedder (the paragraph texts plus `qa.text.sentences()` of each,
+see `QAService._embed_paragraphs`). It then replays exactly those batches on the bare
+embedder: the gap between the two times is the pipeline's own cost (cleaning, sentence
+splitting, hazm tokens, SQLite, FAISS, saving the index). Last it ingests the unchanged
+documents again, which the content hash should answer without embedding anything.
+
+    .venv/bin/python bench/ingest.py            # seeds and dev, about 3-5 minutes on 2 cores
+    .venv/bin/python bench/ingest.py --corpora seeds --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import DEV_FILE, Report, seed_files, table  # noqa: E402
+
+from embeddings.e5 import E5Embedder  # noqa: E402
+from qa.models import SourceDocument  # noqa: E402
+from qa.service import QAService  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+COLUMNS = [
+    ("corpus", "corpus"),
+    ("documents", "docs"),
+    ("paragraphs", "paragraphs"),
+    ("texts_embedded", "texts embedded"),
+    ("ingest_s", "ingest s"),
+    ("texts_per_s", "texts/s"),
+    ("paragraphs_per_s", "paragraphs/s"),
+    ("raw_embed_s", "raw embed s"),
+    ("raw_texts_per_s", "raw texts/s"),
+    ("overhead_pct", "overhead %"),
+    ("embed_in_service_s", "embed inside s"),
+    ("pipeline_pct", "not embedding %"),
+    ("save_index_s", "index saves s"),
+    ("reingest_s", "re-ingest s"),
+    ("reingest_embedded", "re-embedded"),
+    ("reingest_speedup", "re-ingest speed-up"),
+]
+
+
+class RecordingEmbedder:
+    """The embedder the service is given: passes every call through, keeps its batches and time."""
+
+    def __init__(self, inner: E5Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.batches: list[list[str]] = []
+        self.seconds = 0.0
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        vectors = self.inner.embed_passages(texts)
+        self.seconds += time.perf_counter() - started
+        self.batches.append(list(texts))
+        return vectors
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def reset(self) -> None:
+        self.batches, self.seconds = [], 0.0
+
+
+def read_corpus(service: QAService, name: str) -> list[SourceDocument]:
+    """The documents of one corpus, read the way `qa ingest` and POST /documents read files."""
+    files = seed_files() if name == "seeds" else [DEV_FILE]
+    return [doc for f in files for doc in service.read_file(f.read_bytes(), f.name)]
+
+
+def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
+    """Ingest one corpus fresh, replay its batches on the bare embedder, then re-ingest it."""
+    recorder = RecordingEmbedder(embedder)
+    service = QAService(Settings(data_dir=folder), embedder=recorder)
+    saves = 0.0
+    save_index = service._save_index
+
+    def timed_save() -> None:
+        nonlocal saves
+        started = time.perf_counter()
+        save_index()
+        saves += time.perf_counter() - started
+
+    service._save_index = timed_save  # type: ignore[method-assign]  # timing only, same call
+
+    started = time.perf_counter()
+    docs = read_corpus(service, name)
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    results = service.ingest_documents(docs)
+    ingest_s = time.perf_counter() - started
+    batches, embed_inside_s = recorder.batches, recorder.seconds
+    texts = sum(len(b) for b in batches)
+    paragraphs = sum(r.paragraphs for r in results)
+
+    started = time.perf_counter()
+    for batch in batches:
+        embedder.embed_passages(batch)
+    raw_s = time.perf_counter() - started
+
+    recorder.reset()
+    unchanged_docs = read_corpus(service, name)
+    started = time.perf_counter()
+    again = service.ingest_documents(unchanged_docs)
+    reingest_s = time.perf_counter() - started
+
+    return {
+        "corpus": name,
+        "documents": len(results),
+        "paragraphs": paragraphs,
+        "texts_embedded": texts,
+        "batches": len(batches),
+        "read_s": read_s,
+        "ingest_s": ingest_s,
+        "texts_per_s": texts / ingest_s,
+        "paragraphs_per_s": paragraphs / ingest_s,
+        "raw_embed_s": raw_s,
+        "raw_texts_per_s": texts / raw_s,
+        "overhead_pct": 100 * (ingest_s - raw_s) / raw_s,
+        "embed_in_service_s": embed_inside_s,
+        "save_index_s": saves,
+        "not_embedding_s": ingest_s - embed_inside_s,
+        "pipeline_pct": 100 * (ingest_s - embed_inside_s) / ingest_s,
+        "reingest_s": reingest_s,
+        "reingest_embedded": sum(len(b) for b in recorder.batches),
+        "reingest_unchanged": sum(r.unchanged for r in again),
+        "reingest_speedup": ingest_s / reingest_s,
+    }
+
+
+def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the median ingest time (all runs are kept in the JSON)."""
+    times = [float(r["ingest_s"]) for r in runs]
+    return runs[times.index(statistics.median_low(times))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", default="seeds,dev", help="comma-separated: seeds, dev")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per corpus; the median run is printed")
+    args = parser.parse_args()
+
+    report = Report("ingest", args)
+    started = time.perf_counter()
+    embedder = E5Embedder()
+    report["model_load_s"] = time.perf_counter() - started
+    embedder.embed_passages(["گرم کردن", "warm-up"])  # first call pages the model in; not timed
+    rows, runs = [], {}
+    for name in args.corpora.split(","):
+        runs[name] = []
+        for i in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix=f"bench-ingest-{name}-") as folder:
+                run = measure(name, embedder, Path(folder))
+            runs[name].append(run)
+            print(f"  {name} run {i + 1}: {run['ingest_s']:.1f} s ingest, {run['raw_embed_s']:.1f} s raw", flush=True)
+        rows.append(median_run(runs[name]))
+    print()
+    print(table(rows, COLUMNS))
+    print(
+        "\noverhead % = (ingest s - raw embed s) / raw embed s: the bare embedder replays the exact batches\n"
+        "the service made; it moves with the load on a shared machine. 'embed inside s' is the time the\n"
+        "service spent inside embed calls, 'not embedding %' the rest of the ingest as a share of it;\n"
+        "'index saves s' the time in VectorIndex.save (one per document). Re-ingest times\n"
+        "ingest_documents of the unchanged documents (read again, untimed as for the first ingest):\n"
+        "the content hash should embed nothing."
+    )
+    report["runs"] = runs
+    report["rows"] = rows
+    report.save()
+
+
+if __name__ == "__main__":
+    main()
