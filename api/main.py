@@ -73,6 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = QAService(app.state.settings)
         await run_in_threadpool(service.ensure_seeded)
         app.state.service = service
+    await run_in_threadpool(app.state.service.warm_up)
     yield
 
 

@@ -68,6 +68,11 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+def int_list(text: str) -> list[int]:
+    """A comma-separated list of integers, as command-line options take them: "1,8,32"."""
+    return [int(x) for x in text.split(",")]
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100) by linear interpolation; NaN for no values."""
     return float(np.percentile(values, q)) if len(values) else float("nan")

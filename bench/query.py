@@ -37,7 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT_DIR, Report, dev_questions, percentile, qa_server, rss_mb, table  # noqa: E402
+from common import OUT_DIR, Report, dev_questions, int_list, percentile, qa_server, rss_mb, table  # noqa: E402
 from corpus import DEFAULT_DIR, build_corpus  # noqa: E402
 
 REQUEST_TIMEOUT = 300.0
@@ -144,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR, help="built if it lacks the corpus")
     parser.add_argument("--paragraphs", type=int, default=10_000)
-    parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32])
+    parser.add_argument("--clients", type=int_list, default=[1, 8, 32])
     parser.add_argument("--cold", type=int, default=100, help="distinct new questions per level, cold pass")
     parser.add_argument("--requests", type=int, default=200, help="requests per level, cached pass")
     parser.add_argument("--mix", type=int, default=64, help="questions the cached pass rotates over")

@@ -35,6 +35,7 @@ def _service(args: argparse.Namespace, seed: bool = False):  # -> QAService (imp
         results = service.ensure_seeded()
         if results:
             print(f"indexed {len(results)} seed documents into {service.data_dir}", file=sys.stderr)
+        service.warm_up()
     return service
 
 

@@ -100,6 +100,11 @@ class QAService:
                 )
             return self._embedder
 
+    def warm_up(self) -> None:
+        """Load the model and run it once, so the first question is not the slow one."""
+        self.embed_query("warm-up")
+        tokens("warm-up")  # builds the stop-word set
+
     def check_model(self) -> None:
         """Refuse to mix vectors of two models in one index."""
         if self._mismatch:

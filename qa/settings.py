@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="Bearer key required for writes when set.")
     api_key_reads: bool = Field(False, description="Also require the key for reads.")
     cors_origins: list[str] = Field(default_factory=list)
-    reader_model: str | None = Field(
-        None, description="Optional local extractive QA model (transformers) for answer spans."
-    )
 
 
 @lru_cache(maxsize=1)

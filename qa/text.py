@@ -49,7 +49,7 @@ _PERSIAN_LETTERS = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"\w+(?:[.,/]\d+)*", re.UNICODE)
 
-_normalizer = hazm.Normalizer(
+_HAZM = hazm.Normalizer(
     correct_spacing=False,
     remove_diacritics=True,
     remove_specials_chars=False,
@@ -59,6 +59,8 @@ _normalizer = hazm.Normalizer(
     unicodes_replacement=True,
     seperate_mi=False,
 )
+# hazm rebuilds this table on every normalize() call; build it once.
+_HAZM_CHARS = hazm.utils.maketrans(_HAZM.translation_src, _HAZM.translation_dst)
 
 # Question words hazm's list lacks: they say what is asked, never what a passage holds.
 PERSIAN_QUESTION_WORDS = frozenset(["کجا", "کجاست", "چیست", "چیه", "چی", "کی", "کدوم", "چندم", "چطور", "چطوری"])
@@ -148,8 +150,8 @@ def normalize(text: str) -> str:
         >>> normalize("می کند") == normalize("میکند") == normalize("می\u200cکند")
         True
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _normalizer.normalize(text)
+    text = unicodedata.normalize("NFKC", text).translate(_HAZM_CHARS)
+    text = _HAZM.unicodes_replacement(text)
     text = _DIACRITICS.sub("", text.translate(_CHAR_FOLD))
     text = _VERB_PREFIX.sub(r"\1", text)
     text = _SUFFIX.sub(r"\1", text)
@@ -163,6 +165,12 @@ def stopwords() -> frozenset[str]:
     return frozenset(persian) | ENGLISH_STOPWORDS
 
 
+@lru_cache(maxsize=65536)
+def _cached_tokens(text: str) -> tuple[str, ...]:
+    stop = stopwords()
+    return tuple(w for w in _WORD.findall(normalize(text)) if w not in stop and w != "_")
+
+
 def tokens(text: str) -> list[str]:
     """The matching tokens of a text: normalised words without stop words or punctuation.
 
@@ -172,8 +180,7 @@ def tokens(text: str) -> list[str]:
         >>> tokens("تروریست‌ها در سوریه حمله می کنند")
         ['تروریستها', 'سوریه', 'حمله']
     """
-    stop = stopwords()
-    return [w for w in _WORD.findall(normalize(text)) if w not in stop and w != "_"]
+    return list(_cached_tokens(text))
 
 
 def script_counts(text: str) -> tuple[int, int]:
