@@ -97,6 +97,27 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    report = _service(args).doctor(repair=not args.dry_run)
+    print(f"paragraphs in the store: {report.paragraphs}; in the saved index: {report.indexed}")
+    for label, ids in (
+        ("missing from the index", report.missing),
+        ("in the index but not the store", report.orphaned),
+        ("with a broken vector", report.bad_vectors),
+    ):
+        if ids:
+            print(f"{len(ids)} paragraphs {label}: {ids[:20]}{' …' if len(ids) > 20 else ''}")
+    if report.rebuilt_on_open:
+        print(f"repaired on opening: {report.rebuilt_on_open}; rebuilt from the stored vectors")
+    if report.stale_file:
+        print("the saved index file is missing, unreadable or behind the store")
+    if report.ok:
+        print("consistent: the store and the index agree")
+        return 0
+    print("repaired: the index now matches the store" if report.repaired else "not repaired (--dry-run)")
+    return 0 if report.repaired else 1
+
+
 def _print_passages(passages: list[dict[str, object]]) -> None:
     for i, p in enumerate(passages, 1):
         text = str(p["text"])
@@ -177,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = index_sub.add_parser("rebuild", parents=[common], help="re-embed every paragraph, swap atomically")
     r.add_argument("--model", help="embedding model (default: the current one)")
     r.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("doctor", parents=[common], help="check that the index matches the store, and repair it")
+    p.add_argument("--dry-run", action="store_true", help="report only")
+    p.set_defaults(func=cmd_doctor)
 
     for name, helptext, target in (
         ("ask", "a short cited answer", "question"),

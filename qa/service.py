@@ -62,6 +62,25 @@ class IngestResult:
     unchanged: bool = False
 
 
+@dataclass(slots=True)
+class DoctorReport:
+    """What `qa doctor` found (paragraph ids) and whether it repaired it."""
+
+    paragraphs: int
+    indexed: int
+    missing: list[int]
+    orphaned: list[int]
+    bad_vectors: list[int]
+    stale_file: bool
+    stale_memory: bool
+    rebuilt_on_open: str | None = None
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.orphaned or self.bad_vectors or self.stale_file or self.stale_memory)
+
+
 def _text_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -86,7 +105,10 @@ class QAService:
             configured = embedder.name
         self.model_name = configured or (stored[0] if stored else E5_NAME)
         self._mismatch = stored is not None and stored[0] != self.model_name and self.store.counts()[1] > 0
+        self.rebuilt_on_open: str | None = None  # why the index had to be rebuilt from the store
         self._load()
+        if not self.store.counts()[1]:
+            self.rebuilt_on_open = None
 
     # -- model and index ----------------------------------------------------------------
 
@@ -154,6 +176,9 @@ class QAService:
             index, meta = loaded
             if stored and meta.generation == generation and meta.model == stored[0]:
                 return index
+            self.rebuilt_on_open = f"the index file reflected write {meta.generation}, the store is at {generation}"
+        else:
+            self.rebuilt_on_open = "the index file was missing or unreadable"
         if stored is None:
             return VectorIndex(0, self.model_name)
         index = VectorIndex(stored[1], stored[0])
@@ -440,6 +465,42 @@ class QAService:
                 answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
         answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
+
+    def doctor(self, repair: bool = True) -> DoctorReport:
+        """Compare the saved index and the in-memory indexes with the store; repair on request.
+
+        The store is the truth: paragraphs the index lacks are added from their stored
+        vectors, index ids with no paragraph are dropped, a vector of the wrong size is
+        re-embedded from its paragraph's text.
+        """
+        with self._write, self._lock.write():
+            stored: dict[int, bytes] = {}
+            texts: dict[int, str] = {}
+            for rows in self.store.iter_paragraphs():
+                for pid, text, _, blob in rows:
+                    stored[pid], texts[pid] = blob, text
+            dim = self.store.model[1] if self.store.model else self.index.dim
+            saved = VectorIndex.load(self.data_dir / INDEX_DIR)
+            on_disk = set(saved[0].ids().tolist()) if saved else set()
+            in_memory = set(self.index.ids().tolist())
+            report = DoctorReport(
+                paragraphs=len(stored),
+                indexed=len(on_disk),
+                missing=sorted(set(stored) - on_disk),
+                orphaned=sorted(on_disk - set(stored)),
+                bad_vectors=sorted(pid for pid, blob in stored.items() if len(blob) != 4 * dim),
+                stale_file=saved is None or saved[1].generation != self.store.generation,
+                stale_memory=in_memory != set(stored) or self._generation != self.store.generation,
+                rebuilt_on_open=self.rebuilt_on_open,
+            )
+            if repair and not report.ok:
+                if report.bad_vectors:
+                    fresh = self._embed_in_batches([texts[pid] for pid in report.bad_vectors], None)
+                    self.store.set_paragraph_vectors(zip(report.bad_vectors, fresh, strict=True))
+                self._load()
+                self._save_index()
+                report.repaired = True
+        return report
 
     def health(self) -> dict[str, object]:
         documents, paragraphs = self.store.counts()

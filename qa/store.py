@@ -227,6 +227,12 @@ class Store:
             self._set_model(con, model, dim)
             self._bump(con)
 
+    def set_paragraph_vectors(self, vectors: Iterable[tuple[int, np.ndarray]]) -> None:
+        """Replace some paragraphs' vectors (a repair), in one transaction."""
+        with self._write() as con:
+            con.executemany("UPDATE paragraphs SET vector = ? WHERE id = ?", ((_blob(v), pid) for pid, v in vectors))
+            self._bump(con)
+
     # -- reads ------------------------------------------------------------------------
 
     def documents(self) -> list[Document]:
