@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(slots=True)
@@ -101,19 +101,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "answered": answer.answered,
         "answer": answer.answer,
         "confidence": answer.confidence,
-        "citations": [
-            {
-                "n": c.n,
-                "doc_id": c.doc_id,
-                "title": c.title,
-                "source": c.source,
-                "paragraph": c.paragraph,
-                "start": c.start,
-                "end": c.end,
-                "quote": c.quote,
-            }
-            for c in answer.citations
-        ],
+        "citations": [asdict(c) for c in answer.citations],
         "passages": [passage_json(p) for p in answer.passages],
         "took_ms": answer.took_ms,
         "signals": answer.signals,
@@ -122,11 +110,4 @@ def answer_json(answer: Answer) -> dict[str, object]:
 
 def document_json(doc: Document) -> dict[str, object]:
     """A stored document's summary for listings."""
-    return {
-        "id": doc.id,
-        "title": doc.title,
-        "source": doc.source,
-        "paragraphs": doc.paragraphs,
-        "created_at": doc.created_at,
-        "updated_at": doc.updated_at,
-    }
+    return asdict(doc)
