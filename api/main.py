@@ -17,9 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response, install_error_handlers
+from api.logging import RequestLog
 from api.metrics import Metrics, MetricsMiddleware
 from api.routers import ask, documents, search, system
 from api.routers.system import STATIC_DIR
+from qa import logs
 from qa.service import QAService
 from qa.settings import Settings, get_settings
 
@@ -81,6 +83,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     """The app serving `service` (or, from startup, one built from `settings`)."""
     if settings is None:
         settings = service.settings if service is not None else get_settings()
+    logs.configure(settings)
     app = FastAPI(
         title="Persian & English document QA",
         version="0.1.0",
@@ -103,4 +106,5 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLog, log_questions=settings.log_questions)
     return app

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa import logs
 from qa.errors import QAError
 from qa.models import answer_json, passage_json
 from qa.settings import Settings
@@ -160,7 +162,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.main import create_app
 
     service = _service(args, seed=True)
-    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
+    # The app logs each request itself (route templates, no query strings: see api/logging.py),
+    # so uvicorn's access log is off and its own lines go through the root logger's format.
+    uvicorn.run(
+        create_app(service), host=args.host, port=args.port, log_level="info", access_log=False, log_config=None
+    )
     return 0
 
 
@@ -233,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A server logs at INFO; a terminal command only says something when it is wrong.
+    logs.configure(_settings(args), level=logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         return args.func(args)
     except QAError as exc:

@@ -26,7 +26,6 @@ from embeddings.factory import canonical_model_name, make_embedder
 from embeddings.index import VectorIndex
 from qa.answer import (
     PASSAGES_READ,
-    SpanChoice,
     calibration_for,
     choose_span,
     citation,
@@ -37,7 +36,8 @@ from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch
 from qa.ingest import PreparedDocument, find_files, prepare, read_bytes, slug
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
-from qa.models import Answer, Document, Paragraph, Passage, SourceDocument
+from qa.models import Answer, Citation, Document, Paragraph, Passage, SourceDocument
+from qa.reader import ExtractiveReader
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
@@ -95,6 +95,7 @@ class QAService:
         self._lock = ReadWriteLock()
         self._write = threading.Lock()
         self._embedder = embedder
+        self._reader: ExtractiveReader | None = None
         self._embedder_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -121,6 +122,15 @@ class QAService:
                     self.model_name, device=self.settings.device, batch_size=self.settings.batch_size
                 )
             return self._embedder
+
+    @property
+    def reader(self) -> ExtractiveReader | None:
+        """The optional extractive reader (QA_READER_MODEL), loaded on first use."""
+        if self.settings.reader_model and self._reader is None:
+            with self._embedder_lock:
+                if self._reader is None:
+                    self._reader = ExtractiveReader(self.settings.reader_model, self.settings.device)
+        return self._reader
 
     def warm_up(self) -> None:
         """Load the model and run it once, so the first question is not the slow one."""
@@ -428,14 +438,30 @@ class QAService:
         unique = list(dict.fromkeys(terms))
         return dict(zip(unique, self.bm25.idf(unique).tolist(), strict=True))
 
-    def _choose_span(self, passages: list[Passage], qvec: np.ndarray, terms: list[str]) -> SpanChoice | None:
+    def _select_span(
+        self, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
+    ) -> tuple[Citation, float, dict[str, float]] | None:
+        """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
         if not passages:
             return None
         top = passages[:PASSAGES_READ]
         tables = self.store.sentences([p.paragraph.id for p in top], self.index.dim)
         weights = question_weights(terms, self._idf(terms))
         scale = self.bm25.coverage(terms) ** 2
-        return choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
+        choice = choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
+        if choice is None:
+            return None
+        span = trim(choice.span, weights, self.settings.max_answer_words)
+        confidence = round(calibration_for(language).confidence(choice.signals), 4)
+        return citation(1, choice.paragraph, span), confidence, choice.signals.as_dict()
+
+    def _read_span(self, question: str, passages: list[Passage]) -> tuple[Citation, float, dict[str, float]] | None:
+        """The extractive reader's answer (QA_READER_MODEL) and its no-answer confidence."""
+        read = self.reader.read(question, [p.paragraph for p in passages[:PASSAGES_READ]])
+        if read is None:
+            return None
+        signals = {"reader_score": round(read.score, 4), "reader_null_score": round(read.null_score, 4)}
+        return citation(1, read.paragraph, read.span), round(read.confidence, 4), signals
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
@@ -454,14 +480,12 @@ class QAService:
         language = detect_language(question)
         passages, qvec, terms = self._passages(question, max(top_k, PASSAGES_READ))
         answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
-        choice = self._choose_span(passages, qvec, terms)
-        if choice is not None:
-            answer.signals = choice.signals.as_dict()
-            answer.confidence = round(calibration_for(language).confidence(choice.signals), 4)
+        found = (
+            self._read_span(question, passages) if self.reader else self._select_span(passages, qvec, terms, language)
+        )
+        if found is not None:
+            cited, answer.confidence, answer.signals = found
             if answer.confidence >= threshold:
-                weights = question_weights(terms, self._idf(terms))
-                span = trim(choice.span, weights, self.settings.max_answer_words)
-                cited = citation(1, choice.paragraph, span)
                 answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
         answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,20 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="Bearer key required for writes when set.")
     api_key_reads: bool = Field(False, description="Also require the key for reads.")
     cors_origins: list[str] = Field(default_factory=list)
+    reader_model: str | None = Field(
+        None,
+        description="A local extractive question-answering model (transformers) that picks the "
+        "answer span and says when there is none; unset uses the built-in sentence selector.",
+    )
+    max_documents_per_upload: int = Field(
+        1000, ge=1, description="Most documents one POST /documents may hold (a .jsonl or SQuAD .json file)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as plain text, or one JSON object per line for a log collector."
+    )
+    log_questions: bool = Field(
+        False, description="Put the question text in the request log lines (off: questions may be private)."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import ServiceDep, require_reader, require_writer
+from api.deps import ServiceDep, SettingsDep, require_reader, require_writer
 from api.errors import ERROR_RESPONSES
 from api.schemas import DocumentCreated, DocumentDetail, DocumentIn, DocumentList
-from qa.errors import InvalidInput, UnsupportedFile
+from qa.errors import InvalidInput, TooLarge, UnsupportedFile
 from qa.ingest import SUPPORTED
 from qa.models import SourceDocument, document_json
 from qa.service import QAService
@@ -26,7 +26,7 @@ from qa.service import QAService
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
 
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "The body is over QA_MAX_UPLOAD_MB"},
+    413: {"description": "The body is over QA_MAX_UPLOAD_MB, or holds over QA_MAX_DOCUMENTS_PER_UPLOAD documents"},
     415: {"description": f"Not JSON or multipart, or a file that is not {', '.join(SUPPORTED)}"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No document has this id"}}
@@ -120,13 +120,20 @@ async def read_upload(request: Request) -> Upload:
     dependencies=[Depends(require_writer)],
     openapi_extra=UPLOAD_BODY,
 )
-def add_document(upload: Annotated[Upload, Depends(read_upload)], service: ServiceDep) -> dict[str, object]:
+def add_document(
+    upload: Annotated[Upload, Depends(read_upload)], service: ServiceDep, settings: SettingsDep
+) -> dict[str, object]:
     """Store a document from JSON text or an uploaded file; the same id again replaces it.
 
     Returns the (first) document's id and paragraph count, and every document stored:
-    a SQuAD `.json` or a `.jsonl` file holds several.
+    a SQuAD `.json` or a `.jsonl` file holds several, at most QA_MAX_DOCUMENTS_PER_UPLOAD.
     """
     docs = upload.source_documents(service)
+    if len(docs) > settings.max_documents_per_upload:
+        raise TooLarge(
+            f"the upload holds {len(docs)} documents; the limit is {settings.max_documents_per_upload} "
+            "per request (QA_MAX_DOCUMENTS_PER_UPLOAD): split the file, or use `qa ingest` for a bulk load."
+        )
     results = service.ingest_documents(docs)
     return {
         "id": results[0].id,
