@@ -215,14 +215,15 @@ def main() -> None:
     print()
     print(table(rows, COLUMNS))
     print(
-        "\nrepeats: texts embedded more than once in the ingest (a one-sentence paragraph is embedded as\n"
-        "paragraph and again as its sentence). raw: the bare embedder replaying the exact batches the service made. overhead % = (ingest - raw)\n"
-        "/ raw in wall seconds, and in this process's CPU seconds (less moved by other load). not embedding\n"
-        "%: the share of the ingest spent outside embed calls (cleaning, sentences, hazm tokens, SQLite,\n"
-        "FAISS, one index save per document). pooled: all the texts of the corpus length-sorted into batches\n"
-        "of QA_BATCH_SIZE regardless of document (the service batches per document), paragraphs and\n"
-        "sentences apart: 'sentences % of embed' is the sentences' share of that time. Re-ingest: the\n"
-        "unchanged documents read again and ingested; the content hash should embed nothing."
+        "\nrepeats: texts embedded more than once in one ingest (a one-sentence paragraph is embedded as\n"
+        "paragraph and again as its sentence). raw: the bare embedder replaying the exact batches the\n"
+        "service made. overhead % = (ingest - raw) / raw, in wall seconds and in this process's CPU\n"
+        "seconds (less moved by other load). not embedding %: the share of the ingest spent outside\n"
+        "embed calls (cleaning, sentences, hazm tokens, SQLite, FAISS, one index save per document).\n"
+        "pooled: the same texts length-sorted into batches of QA_BATCH_SIZE across documents (the service\n"
+        "batches per document), paragraphs and sentences apart; 'sentences % of embed' is the sentences'\n"
+        "share of that time. Re-ingest: the unchanged documents read again and ingested (the content\n"
+        "hash should embed nothing)."
     )
     report["runs"] = runs
     report["rows"] = rows
