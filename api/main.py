@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from api.errors import error_response, install_error_handlers
 from api.logging import RequestLog
@@ -89,6 +90,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # served by api/routers/system.py from local files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -97,6 +100,7 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     for router in (ask.router, search.router, documents.router, system.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.add_middleware(BodyLimit, max_mb=settings.max_upload_mb)
     if settings.cors_origins:
         app.add_middleware(

@@ -3,9 +3,10 @@
 Each run launches `qa serve --data-dir D --port P` in a subprocess, polls GET /health
 every 20 ms until it answers, then POSTs one question and stops the server. The data dir
 is `bench/corpus.py`'s 10k-paragraph corpus (built first if missing), whose saved index
-is current, so no run rebuilds it. A separate fresh interpreter then times the phases
-one by one: importing the app, loading the index file, opening the service (index plus
-the BM25 tokens read from SQLite), loading the model, the first and a second question.
+is current, so no run rebuilds it. Then `bench/startup_phases.py`, in a fresh interpreter,
+times the phases one by one: importing the app, loading the index file, opening the
+service (index plus the BM25 tokens read from SQLite), loading the model, the first and
+a second question.
 
     .venv/bin/python bench/startup.py                 # about 1 minute when the corpus exists
     .venv/bin/python bench/startup.py --data-dir /tmp/corpus --runs 5
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT_DIR, Report, dev_questions, qa_server, table  # noqa: E402
 from corpus import DEFAULT_DIR, build_corpus  # noqa: E402
 
+PHASES_SCRIPT = Path(__file__).with_name("startup_phases.py")
 RUN_COLUMNS = [
     ("run", "run"),
     ("health_s", "launch -> /health 200 (s)"),
@@ -35,46 +37,6 @@ RUN_COLUMNS = [
     ("first_ask_s", "first /ask alone (s)"),
 ]
 PHASE_COLUMNS = [("phase", "phase (fresh interpreter)"), ("seconds", "seconds")]
-
-
-def phases(data_dir: Path, launched: float) -> list[dict[str, object]]:
-    """Time each start-up step in this (fresh) interpreter, in the order `qa serve` runs them.
-
-    `launched` is the parent's time.time() just before it started this interpreter.
-    """
-    out = []
-
-    def step(name: str, began: float) -> float:
-        now = time.perf_counter()
-        out.append({"phase": name, "seconds": now - began})
-        return now
-
-    out.append({"phase": "start the interpreter (until main() runs)", "seconds": time.time() - launched})
-    began = time.perf_counter()
-    import uvicorn  # noqa: F401
-
-    from api.main import create_app
-
-    began = step("import uvicorn + api.main (qa.service, faiss, hazm, scipy)", began)
-    from embeddings.index import VectorIndex
-    from qa.service import INDEX_DIR, QAService
-    from qa.settings import Settings
-
-    questions = dev_questions()[0]
-    began = time.perf_counter()
-    VectorIndex.load(data_dir / INDEX_DIR)
-    began = step("VectorIndex.load (read + deserialize the index file)", began)
-    service = QAService(Settings(data_dir=data_dir))
-    began = step("QAService() (index load again + BM25 tokens from SQLite)", began)
-    create_app(service)
-    began = step("create_app(service)", began)
-    service.embedder.dim  # noqa: B018  # loads the model
-    began = step("load the E5 model", began)
-    service.ask(questions[0])
-    began = step("first ask (builds the BM25 matrix, embeds the question)", began)
-    service.ask(questions[1])
-    step("second ask (another question)", began)
-    return out
 
 
 def run_server(data_dir: Path, question: str, run: int) -> dict[str, object]:
@@ -98,11 +60,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR, help="built if it lacks the corpus")
     parser.add_argument("--paragraphs", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--phases", type=float, help="(internal) parent's launch time: time the phases here")
     args = parser.parse_args()
-    if args.phases:
-        print(json.dumps(phases(args.data_dir, args.phases)))
-        return
     questions = dev_questions()[0]
 
     report = Report("startup", args)
@@ -115,7 +73,7 @@ def main() -> None:
     }
     print(table([*runs, median], RUN_COLUMNS))
     measured = subprocess.run(
-        [sys.executable, __file__, "--phases", repr(time.time()), "--data-dir", str(args.data_dir)],
+        [sys.executable, str(PHASES_SCRIPT), str(args.data_dir), repr(time.time())],
         capture_output=True,
         text=True,
         check=True,

@@ -8,6 +8,7 @@ citations that quote the stored paragraph exactly, and bad requests that change 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -423,6 +424,11 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert {"application/json", "multipart/form-data"} <= set(upload)
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The OpenAPI UI works offline: every script and style it loads is served here.
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', docs.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200
 
 
 def test_web_page_and_its_files(client: TestClient) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import MetricsDep, ServiceDep
 from api.schemas import HealthOut
@@ -20,6 +21,18 @@ PAGE_HEADERS = {
 }
 
 router = APIRouter(tags=["system"])
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    """The OpenAPI UI, from the swagger-ui-bundle package's files: it works offline."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Persian & English document QA: API",
+        swagger_js_url="/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/swagger/swagger-ui.css",
+        swagger_favicon_url="/swagger/favicon-32x32.png",
+    )
 
 
 @router.get("/health", response_model=HealthOut)
