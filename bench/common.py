@@ -149,14 +149,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def qa_command() -> list[str]:
-    """How to run the `qa` CLI of this virtualenv."""
+def qa_command(faiss_threads: int | None = None) -> list[str]:
+    """How to run the `qa` CLI of this virtualenv; optionally with FAISS limited to some threads
+    (an experiment on the server as shipped: the same `qa.cli.main`, one call made first)."""
+    if faiss_threads is not None:
+        code = f"import sys, faiss; faiss.omp_set_num_threads({int(faiss_threads)}); from qa.cli import main; "
+        return [sys.executable, "-c", code + "sys.exit(main(sys.argv[1:]))"]
     script = Path(sys.executable).with_name("qa")
     return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
 
 
 @contextmanager
-def qa_server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen, float]]:
+def qa_server(
+    data_dir: Path, log: Path, faiss_threads: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen, float]]:
     """`qa serve --data-dir D --port P` in a subprocess, up once /health answers 200.
 
     Yields (base URL, the process, perf_counter() at launch); the server is stopped after.
@@ -167,7 +173,7 @@ def qa_server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen
     launched = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*qa_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [*qa_command(faiss_threads), "serve", "--data-dir", str(data_dir), "--port", str(port)],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

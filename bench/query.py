@@ -16,8 +16,10 @@ Each endpoint gets a freshly started server (an empty query-embedding cache) and
 
 Questions: the PersianQA dev questions and their English versions (tests/data), shuffled.
 One warm-up request per server (building the lazy BM25 matrix) is not counted.
+`--faiss-threads 1` is an experiment: the same server, with FAISS limited to one thread.
 
-    .venv/bin/python bench/query.py        # about 6-10 minutes on 2 cores, corpus built once
+    .venv/bin/python bench/query.py        # ~2-3 minutes, plus ~2 to build the corpus once
+    .venv/bin/python bench/query.py --faiss-threads 1 --name query-faiss1
     .venv/bin/python bench/query.py --data-dir /tmp/corpus --clients 1,8 --cold 40 --requests 100
 """
 
@@ -116,10 +118,19 @@ def run_level(url: str, endpoint: str, questions: list[str], clients: int, top_k
     }
 
 
+def progress(row: dict) -> None:
+    print(
+        f"  {row['endpoint']} {row['pass']} x{row['clients']}: p50 {row['p50_ms']:.0f} ms, "
+        f"p95 {row['p95_ms']:.0f} ms, {row['rps']:.1f} req/s, {row['errors']} errors",
+        flush=True,
+    )
+
+
 def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[str]) -> tuple[list[dict], float]:
     """Both passes of one endpoint against a freshly started server; (rows, server RSS MiB)."""
     rows = []
-    with qa_server(args.data_dir, OUT_DIR / f"query-server-{endpoint}.log") as (url, process, _):
+    log = OUT_DIR / f"{args.name}-server-{endpoint}.log"
+    with qa_server(args.data_dir, log, args.faiss_threads) as (url, process, _):
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as client:
             send(client, endpoint, WARM_UP_QUESTION, args.top_k).raise_for_status()
         fresh = iter(questions)
@@ -129,13 +140,13 @@ def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[st
             asked.extend(cold)
             row = run_level(url, endpoint, cold, clients, args.top_k, process.pid)
             rows.append({"endpoint": endpoint, "pass": "cold", **row})
-            print(table([rows[-1]], COLUMNS).splitlines()[-1], flush=True)
+            progress(rows[-1])
         mix = asked[: args.mix]
         rotating = [mix[i % len(mix)] for i in range(args.requests)]
         for clients in args.clients:
             row = run_level(url, endpoint, rotating, clients, args.top_k, process.pid)
             rows.append({"endpoint": endpoint, "pass": "cached", **row})
-            print(table([rows[-1]], COLUMNS).splitlines()[-1], flush=True)
+            progress(rows[-1])
         server_rss = rss_mb(process.pid)
     return rows, server_rss
 
@@ -150,9 +161,13 @@ def main() -> None:
     parser.add_argument("--mix", type=int, default=64, help="questions the cached pass rotates over")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoints", default="ask,search")
+    parser.add_argument(
+        "--faiss-threads", type=int, help="experiment: the server calls faiss.omp_set_num_threads(N) first"
+    )
+    parser.add_argument("--name", default="query", help="bench/out/<name>.json")
     args = parser.parse_args()
 
-    report = Report("query", args)
+    report = Report(args.name, args)
     persian, english = dev_questions()
     questions = list(dict.fromkeys(persian + english))
     random.Random(0).shuffle(questions)
@@ -169,11 +184,12 @@ def main() -> None:
         f"({corpus['real_paragraphs']} real; the other {corpus['synthetic_paragraphs']} carry PERTURBED COPIES "
         f"of real vectors, sigma {corpus['noise_sigma']}){' (reused)' if corpus['reused'] else ''}"
     )
+    if args.faiss_threads is not None:
+        print(f"EXPERIMENT: the server runs with faiss.omp_set_num_threads({args.faiss_threads})")
     print(
         f"questions: {len(persian)} Persian + {len(english)} English, shuffled; cold = each asked once, "
         f"cached = {args.requests} requests rotating over {args.mix} already-asked questions\n"
     )
-    print("\n".join(table([], COLUMNS).splitlines()[:2]), flush=True)
     rows, server_rss = [], {}
     for endpoint in args.endpoints.split(","):
         endpoint_rows, server_rss[endpoint] = measure_endpoint(args, endpoint, questions)
