@@ -19,8 +19,10 @@ import pytest
 from live_server import serve_seeded_copy
 
 from embeddings.e5 import E5Embedder
+from qa.settings import REPO_ROOT
 
-EVAL_SCRIPT = Path("/work/shared/eval/qa_eval.py")
+# The outside evaluation lives in ../shared beside the checkout (as in CI).
+EVAL_SCRIPT = REPO_ROOT.parent / "shared" / "eval" / "qa_eval.py"
 ZAYANDEH = "The Zayandeh River flows through Isfahan and is crossed by the Si-o-se-pol bridge, built in 1602."
 
 
