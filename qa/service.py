@@ -173,6 +173,8 @@ class QAService:
         if before == self._generation:
             apply()
             self._generation = before + 1
+            if not self.index.fits(self.settings.ann_threshold):  # grew past exact search
+                self.index = self._index_from_store()
         else:
             self._load()
         self._save_index()
@@ -184,22 +186,33 @@ class QAService:
         loaded = VectorIndex.load(folder)
         if loaded is not None:
             index, meta = loaded
-            if stored and meta.generation == generation and meta.model == stored[0]:
+            current = stored and meta.generation == generation and meta.model == stored[0]
+            if current and index.fits(self.settings.ann_threshold):
                 return index
-            self.rebuilt_on_open = f"the index file reflected write {meta.generation}, the store is at {generation}"
+            if not current:
+                self.rebuilt_on_open = f"the index file reflected write {meta.generation}, the store is at {generation}"
         else:
             self.rebuilt_on_open = "the index file was missing or unreadable"
         if stored is None:
             return VectorIndex(0, self.model_name)
-        index = VectorIndex(stored[1], stored[0])
-        for rows in self.store.iter_paragraphs():
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            index.add(ids, vectors)
+        index = self._index_from_store()
         if len(index):
-            log.info("rebuilt the vector index from %d stored vectors", len(index))
+            log.info("rebuilt the vector index (%s) from %d stored vectors", index.kind, len(index))
         index.save(folder, generation)
         return index
+
+    def _index_from_store(self) -> VectorIndex:
+        """A new index of the kind the corpus size calls for, from the stored vectors."""
+        name, dim = self.store.model or (self.model_name, self.index.dim)
+        ids, blobs = [], []
+        for rows in self.store.iter_paragraphs():
+            ids.extend(r[0] for r in rows)
+            blobs.extend(r[3] for r in rows)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        return self._build_index(dim, name, np.array(ids, dtype=np.int64), vectors)
+
+    def _build_index(self, dim: int, name: str, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        return VectorIndex.build(dim, name, ids, vectors, self.settings.ann_threshold, self.settings.ann_nprobe)
 
     def _save_index(self) -> None:
         self.index.save(self.data_dir / INDEX_DIR, self._generation)
@@ -372,8 +385,7 @@ class QAService:
             finally:
                 self._embedder = old
             para_vecs, sent_vecs = vectors[: len(texts)], vectors[len(texts) :]
-            index = VectorIndex(embedder.dim, name)
-            index.add(np.array(paragraph_ids, dtype=np.int64), para_vecs)
+            index = self._build_index(embedder.dim, name, np.array(paragraph_ids, dtype=np.int64), para_vecs)
             with self._lock.write():
                 self.store.replace_vectors(
                     name,

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="Below this the service says the corpus lacks the answer (chosen on the "
         "dev data to answer 90% of answerable Persian questions).",
     )
+    ann_threshold: int = Field(
+        50_000,
+        ge=1,
+        description="From this many paragraphs on, search an IVF index (approximate) instead of "
+        "an exact one; bench/scale.py measures the trade.",
+    )
+    ann_nprobe: int = Field(16, ge=1, description="Inverted lists an IVF search visits.")
     candidates: int = Field(50, ge=1, description="Passages each retriever proposes for fusion.")
     max_question_chars: int = Field(2000, ge=1)
     max_top_k: int = Field(50, ge=1)
