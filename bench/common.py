@@ -150,11 +150,10 @@ def free_port() -> int:
 
 
 def qa_command(faiss_threads: int | None = None) -> list[str]:
-    """How to run the `qa` CLI of this virtualenv; optionally with FAISS limited to some threads
-    (an experiment on the server as shipped: the same `qa.cli.main`, one call made first)."""
+    """How to run the `qa` CLI of this virtualenv; with `faiss_threads`, through the experiment
+    `bench/serve_faiss_threads.py` (FAISS searches limited to that many threads)."""
     if faiss_threads is not None:
-        code = f"import sys, faiss; faiss.omp_set_num_threads({int(faiss_threads)}); from qa.cli import main; "
-        return [sys.executable, "-c", code + "sys.exit(main(sys.argv[1:]))"]
+        return [sys.executable, str(REPO / "bench" / "serve_faiss_threads.py"), str(faiss_threads)]
     script = Path(sys.executable).with_name("qa")
     return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
 

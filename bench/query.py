@@ -16,7 +16,8 @@ Each endpoint gets a freshly started server (an empty query-embedding cache) and
 
 Questions: the PersianQA dev questions and their English versions (tests/data), shuffled.
 One warm-up request per server (building the lazy BM25 matrix) is not counted.
-`--faiss-threads 1` is an experiment: the same server, with FAISS limited to one thread.
+`--faiss-threads 1` is an experiment: the same server with each FAISS search limited to one
+thread (`bench/serve_faiss_threads.py`), the change proposed for `VectorIndex.search`.
 
     .venv/bin/python bench/query.py        # ~2-3 minutes, plus ~2 to build the corpus once
     .venv/bin/python bench/query.py --faiss-threads 1 --name query-faiss1
@@ -162,7 +163,9 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoints", default="ask,search")
     parser.add_argument(
-        "--faiss-threads", type=int, help="experiment: the server calls faiss.omp_set_num_threads(N) first"
+        "--faiss-threads",
+        type=int,
+        help="experiment: FAISS searches in the server use N threads (bench/serve_faiss_threads.py)",
     )
     parser.add_argument("--name", default="query", help="bench/out/<name>.json")
     args = parser.parse_args()
@@ -185,7 +188,7 @@ def main() -> None:
         f"of real vectors, sigma {corpus['noise_sigma']}){' (reused)' if corpus['reused'] else ''}"
     )
     if args.faiss_threads is not None:
-        print(f"EXPERIMENT: the server runs with faiss.omp_set_num_threads({args.faiss_threads})")
+        print(f"EXPERIMENT: the server's FAISS searches use {args.faiss_threads} thread(s) (serve_faiss_threads.py)")
     print(
         f"questions: {len(persian)} Persian + {len(english)} English, shuffled; cold = each asked once, "
         f"cached = {args.requests} requests rotating over {args.mix} already-asked questions\n"
