@@ -6,7 +6,8 @@ request log's lines all come out in one format (QA_LOG_FORMAT). Calling it again
 
 Example (QA_LOG_FORMAT=json):
     {"ts": "2025-01-01T12:00:00.123Z", "level": "INFO", "logger": "api.request",
-     "msg": "POST /ask 200 41.2 ms", "method": "POST", "route": "/ask", "status": 200, ...}
+     "msg": "127.0.0.1 POST /ask 200 41.2 ms", "method": "POST", "route": "/ask", "status": 200,
+     "latency_ms": 41.2, "client": "127.0.0.1"}
 """
 
 from __future__ import annotations
@@ -20,8 +21,17 @@ from typing import TextIO
 from qa.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has; anything else on a record came from `extra=` (uvicorn's
+# `color_message` is its message again with terminal colour codes).
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+# Libraries that narrate their imports at INFO (faiss's CPU-feature probing, gensim's demo
+# corpus, which hazm builds on import): only their warnings are worth a line.
+QUIET_LOGGERS = ("faiss.loader", "gensim")
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,7 +59,7 @@ class _Handler(logging.StreamHandler):
 
     @property
     def stream(self) -> TextIO:  # type: ignore[override]
-        return self._fixed or sys.stderr
+        return self._fixed if self._fixed is not None else sys.stderr
 
     @stream.setter
     def stream(self, value: TextIO | None) -> None:
@@ -68,4 +78,6 @@ def configure(settings: Settings, stream: TextIO | None = None, level: int = log
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler

@@ -23,7 +23,7 @@ import numpy as np
 from embeddings.base import Embedder
 from embeddings.e5 import E5_NAME
 from embeddings.factory import canonical_model_name, make_embedder
-from embeddings.index import VectorIndex
+from embeddings.index import VectorIndex, remove_orphan_temp_files
 from qa.answer import (
     PASSAGES_READ,
     calibration_for,
@@ -32,7 +32,7 @@ from qa.answer import (
     question_weights,
     trim,
 )
-from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch
+from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch, QAError
 from qa.ingest import PreparedDocument, find_files, prepare, read_bytes, slug
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 QUERY_CACHE_SIZE = 1024
 INDEX_DIR = "index"
+REBUILD_TRIES = 5
 SEED_SUFFIXES = (".txt", ".html", ".jsonl")  # seeds/README.md describes them, it is not one
 
 
@@ -154,12 +155,16 @@ class QAService:
         than their stamp, never older, so the next check reloads rather than misses it.
         """
         generation = self.store.generation
+        remove_orphan_temp_files(self.data_dir / INDEX_DIR)
         self.index = self._open_index(generation)
+        self._load_bm25()
+        self._generation = generation
+
+    def _load_bm25(self) -> None:
         bm25 = BM25Index()
         for rows in self.store.iter_paragraphs():
             bm25.add((pid, toks.split()) for pid, _, toks, _ in rows)
         self.bm25 = bm25
-        self._generation = generation
 
     def _refresh(self) -> None:
         """Catch up with writes another process (say `qa ingest` beside `qa serve`) made."""
@@ -367,38 +372,45 @@ class QAService:
             self._applied(before, apply)
 
     def rebuild(self, model: str | None = None, progress: Progress | None = None) -> int:
-        """Re-embed every paragraph with `model` (default: the current one) and swap atomically."""
+        """Re-embed every paragraph with `model` (default: the current one) and swap atomically.
+
+        If another process writes meanwhile, the swap is refused and only what changed is
+        embedded before the next try, so no paragraph is left with an old vector.
+        """
         name = canonical_model_name(model) if model else self.model_name
         embedder = make_embedder(name, device=self.settings.device, batch_size=self.settings.batch_size)
+        done: dict[str, np.ndarray] = {}  # text -> new vector, kept across tries
         with self._write:
-            paragraph_ids, texts = [], []
-            for rows in self.store.iter_paragraphs():
-                paragraph_ids.extend(r[0] for r in rows)
-                texts.extend(r[1] for r in rows)
-            sentence_keys, sentence_texts = [], []
-            for rows in self.store.iter_sentences():
-                sentence_keys.extend((r[0], r[1]) for r in rows)
-                sentence_texts.extend(r[2] for r in rows)
-            old, self._embedder = self._embedder, embedder
-            try:
-                vectors = self._embed_in_batches(texts + sentence_texts, progress)
-            finally:
-                self._embedder = old
-            para_vecs, sent_vecs = vectors[: len(texts)], vectors[len(texts) :]
-            index = self._build_index(embedder.dim, name, np.array(paragraph_ids, dtype=np.int64), para_vecs)
-            with self._lock.write():
-                self.store.replace_vectors(
-                    name,
-                    embedder.dim,
-                    zip(paragraph_ids, para_vecs, strict=True),
-                    ((pid, n, v) for (pid, n), v in zip(sentence_keys, sent_vecs, strict=True)),
-                )
-                self.index, self._embedder, self.model_name, self._mismatch = index, embedder, name, False
-                with self._cache_lock:
-                    self._query_cache.clear()
-                self._generation = self.store.generation
-                self._save_index()
-        return len(paragraph_ids)
+            for _ in range(REBUILD_TRIES):
+                paragraphs = [(r[0], r[1]) for rows in self.store.iter_paragraphs() for r in rows]
+                sentences_ = [((r[0], r[1]), r[2]) for rows in self.store.iter_sentences() for r in rows]
+                todo = list(dict.fromkeys(t for _, t in paragraphs + sentences_ if t not in done))
+                old, self._embedder = self._embedder, embedder
+                try:
+                    done.update(zip(todo, self._embed_in_batches(todo, progress), strict=True))
+                finally:
+                    self._embedder = old
+                ids = np.array([pid for pid, _ in paragraphs], dtype=np.int64)
+                para_vecs = np.array([done[t] for _, t in paragraphs], dtype=np.float32).reshape(len(ids), -1)
+                index = self._build_index(embedder.dim, name, ids, para_vecs)
+                with self._lock.write():
+                    before = self.store.replace_vectors(
+                        name,
+                        embedder.dim,
+                        zip(ids.tolist(), para_vecs, strict=True),
+                        ((pid, n, done[t]) for (pid, n), t in sentences_),
+                        expected_ids=set(ids.tolist()),
+                    )
+                    if before is None:
+                        continue
+                    self.index, self._embedder, self.model_name, self._mismatch = index, embedder, name, False
+                    self._load_bm25()
+                    with self._cache_lock:
+                        self._query_cache.clear()
+                    self._generation = before + 1
+                    self._save_index()
+                    return len(ids)
+        raise QAError(f"the index rebuild was overtaken by other writes {REBUILD_TRIES} times; run it again.")
 
     def ensure_seeded(self) -> list[IngestResult]:
         """Index the shipped seed documents into a data dir that has never held any."""

@@ -213,9 +213,16 @@ class Store:
         dim: int,
         paragraph_vectors: Iterable[tuple[int, np.ndarray]],
         sentence_vectors: Iterable[tuple[int, int, np.ndarray]],
-    ) -> None:
-        """Swap in vectors of a new model for every paragraph and sentence, in one step."""
+        expected_ids: set[int],
+    ) -> int | None:
+        """Swap in vectors of a new model for every paragraph and sentence, in one step.
+
+        Returns the generation before the swap, or None (and changes nothing) when the
+        paragraphs are no longer `expected_ids`: another writer came in meanwhile.
+        """
         with self._write() as con:
+            if {r[0] for r in con.execute("SELECT id FROM paragraphs")} != expected_ids:
+                return None
             con.executemany(
                 "UPDATE paragraphs SET vector = ? WHERE id = ?",
                 ((_blob(v), pid) for pid, v in paragraph_vectors),
@@ -225,7 +232,7 @@ class Store:
                 ((_blob(v), pid, n) for pid, n, v in sentence_vectors),
             )
             self._set_model(con, model, dim)
-            self._bump(con)
+            return self._bump(con)
 
     def set_paragraph_vectors(self, vectors: Iterable[tuple[int, np.ndarray]]) -> None:
         """Replace some paragraphs' vectors (a repair), in one transaction."""

@@ -16,9 +16,7 @@ from qa.text import normalize
 
 TEST_DATA = Path(__file__).parent / "data"
 SEED_QUESTIONS = [
-    json.loads(line)
-    for line in (TEST_DATA / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
-    if line
+    json.loads(line) for line in (TEST_DATA / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines() if line
 ]
 ANSWERABLE = [q for q in SEED_QUESTIONS if q["expect_any"]]
 UNANSWERABLE = [q["question"] for q in SEED_QUESTIONS if not q["expect_any"]]
@@ -58,9 +56,7 @@ def assert_cited_answer_is_well_formed(service: QAService, answer: Answer, top_k
     QUESTIONS,
     ids=["en-assad", "en-schools", "fa-epicentre", "fa-mazut", "fa-aqi", "en-japan"],
 )
-def test_answers_quote_the_stored_text_exactly(
-    service: QAService, question: str, top_k: int
-) -> None:
+def test_answers_quote_the_stored_text_exactly(service: QAService, question: str, top_k: int) -> None:
     answer = service.ask(question, top_k=top_k)
     assert answer.question == question
     assert answer.language == ("en" if question.isascii() else "fa")
@@ -86,9 +82,7 @@ def test_assad_phone_calls(service: QAService) -> None:
     assert "السیسی" in answer.answer or "محمد بن زاید" in answer.answer, answer.answer
 
 
-@pytest.mark.parametrize(
-    "question", ["What is the capital city of Japan?", "پایتخت ژاپن کجاست؟"], ids=["en", "fa"]
-)
+@pytest.mark.parametrize("question", ["What is the capital city of Japan?", "پایتخت ژاپن کجاست؟"], ids=["en", "fa"])
 def test_out_of_corpus_questions_abstain(service: QAService, question: str) -> None:
     answer = service.ask(question)
     assert (answer.answered, answer.answer, answer.citations) == (False, None, [])

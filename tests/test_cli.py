@@ -80,9 +80,7 @@ SQUAD = {
 }
 
 
-def qa_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def qa_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`qa ARGS` in a fresh process, with no QA_* settings inherited from the caller."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     base["PYTHONPATH"] = str(REPO_ROOT)

@@ -103,9 +103,7 @@ def test_st_backend_on_tiny_model(tiny: dict[str, Path]) -> None:
     first = model.embed_passages(texts)
     assert_unit_rows(first, 32, 3)
     np.testing.assert_allclose(model.embed_passages(texts), first, atol=1e-6)
-    np.testing.assert_allclose(
-        np.vstack([model.embed_passages([t]) for t in texts]), first, atol=1e-4
-    )
+    np.testing.assert_allclose(np.vstack([model.embed_passages([t]) for t in texts]), first, atol=1e-4)
     assert_unit_rows(model.embed_queries(["چرا مدارس تعطیل شد؟"]), 32, 1)
     assert model.embed_queries([]).shape == (0, 32)
     # without prefixes, the two roles are the same text
@@ -138,13 +136,9 @@ def test_factory_picks_the_st_backend_for_a_path(tiny: dict[str, Path]) -> None:
     assert isinstance(make_embedder("multilingual-e5-small"), E5Embedder)
 
 
-def test_service_on_the_st_backend_ingests_and_searches(
-    tiny: dict[str, Path], tmp_path: Path
-) -> None:
+def test_service_on_the_st_backend_ingests_and_searches(tiny: dict[str, Path], tmp_path: Path) -> None:
     service = QAService(Settings(data_dir=tmp_path / "st", model=str(tiny["plain"])))
-    result = service.ingest_text(
-        f"{ASSAD}\n\n{POLLUTION}\n\n{MAZUT}", doc_id="mixed", title="سه پاراگراف"
-    )
+    result = service.ingest_text(f"{ASSAD}\n\n{POLLUTION}\n\n{MAZUT}", doc_id="mixed", title="سه پاراگراف")
     assert result.paragraphs == 3 and result.embedded == 3
     assert service.index.dim == 32 and len(service.index) == 3
     assert service.store.model == (str(tiny["plain"]), 32)

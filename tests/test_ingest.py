@@ -162,9 +162,7 @@ def test_jsonl_keeps_ids_and_titles(tmp_path: Path) -> None:
         },
         {"title": "بی‌شناسه", "text": "این رکورد شناسه ندارد اما متن کافی برای نگه داشتن دارد."},
     ]
-    path.write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8"
-    )
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8")
     docs = [prepare(d, MAX_WORDS) for d in read_bytes(path.read_bytes(), path.name)]
     assert [d.id for d in docs[:2]] == ["isfahan", "42"]
     assert docs[2].id.startswith("doc-")
@@ -180,8 +178,7 @@ SQUAD = {
             "title": "اصفهان",
             "paragraphs": [
                 {
-                    "context": "میدان نقش جهان در مرکز شهر اصفهان قرار دارد و در دوره صفوی "
-                    "ساخته شد.",
+                    "context": "میدان نقش جهان در مرکز شهر اصفهان قرار دارد و در دوره صفوی ساخته شد.",
                     "qas": [],
                 },
                 {
@@ -446,9 +443,7 @@ def _paragraph_ids(service: QAService, doc_id: str) -> list[int]:
     return [p.id for p in service.document(doc_id)[1]]
 
 
-def test_reingesting_a_file_replaces_it_and_unchanged_is_a_no_op(
-    empty_service: QAService, tmp_path: Path
-) -> None:
+def test_reingesting_a_file_replaces_it_and_unchanged_is_a_no_op(empty_service: QAService, tmp_path: Path) -> None:
     path = tmp_path / "Air Note.txt"
     path.write_text("مدارس استان تهران روز شنبه به دلیل آلودگی هوا تعطیل شدند.", encoding="utf-8")
     [first] = empty_service.ingest_paths([path])
@@ -462,8 +457,7 @@ def test_reingesting_a_file_replaces_it_and_unchanged_is_a_no_op(
     assert empty_service.store.generation == generation
 
     path.write_text(
-        "مدارس استان تهران روز یکشنبه هم تعطیل ماندند.\n\n"
-        "شاخص کیفیت هوا به ۱۸۰ رسید و ناسالم ماند.",
+        "مدارس استان تهران روز یکشنبه هم تعطیل ماندند.\n\nشاخص کیفیت هوا به ۱۸۰ رسید و ناسالم ماند.",
         encoding="utf-8",
     )
     [replaced] = empty_service.ingest_paths([path])
@@ -480,9 +474,7 @@ def test_reingesting_a_file_replaces_it_and_unchanged_is_a_no_op(
     assert empty_service.store.counts() == (1, 2)
 
 
-def test_files_with_one_name_in_one_folder_stay_distinct(
-    empty_service: QAService, tmp_path: Path
-) -> None:
+def test_files_with_one_name_in_one_folder_stay_distinct(empty_service: QAService, tmp_path: Path) -> None:
     """Two different files are two documents, even when their names repeat in subfolders."""
     corpus = tmp_path / "reports"
     for year in ("2023", "2024"):
@@ -499,9 +491,7 @@ def test_files_with_one_name_in_one_folder_stay_distinct(
     assert empty_service.store.counts() == (3, 3)
 
 
-def test_a_file_with_nothing_left_after_cleaning_is_refused(
-    empty_service: QAService, tmp_path: Path
-) -> None:
+def test_a_file_with_nothing_left_after_cleaning_is_refused(empty_service: QAService, tmp_path: Path) -> None:
     path = tmp_path / "furniture.txt"
     path.write_text("اشتراک گذاری | چاپ خبر\nکد خبر: 12345\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="furniture"):

@@ -69,9 +69,7 @@ def test_cli_processes_share_one_data_dir(tmp_path: Path, embedder: E5Embedder) 
     assert ingest.returncode == 0, ingest.stderr
     assert ingest.stdout.startswith("isfahan\t2 paragraphs\t2 embedded")
 
-    search = qa_cli(
-        "search", "مسجد شیخ لطف الله کجاست؟", "--json", "--data-dir", str(data), cwd=tmp_path
-    )
+    search = qa_cli("search", "مسجد شیخ لطف الله کجاست؟", "--json", "--data-dir", str(data), cwd=tmp_path)
     assert search.returncode == 0, search.stderr
     passages = json.loads(search.stdout)["passages"]
     assert passages[0]["doc_id"] == "isfahan"
@@ -89,9 +87,7 @@ def test_cli_processes_share_one_data_dir(tmp_path: Path, embedder: E5Embedder) 
     service.ingest_text(CASPIAN, doc_id="caspian")
     service.delete("isfahan")
     assert not set(ids) & set(service.index.ids().tolist())
-    assert all(
-        p.paragraph.doc_id == "caspian" for p in service.search("مسجد شیخ لطف الله", top_k=5)
-    )
+    assert all(p.paragraph.doc_id == "caspian" for p in service.search("مسجد شیخ لطف الله", top_k=5))
     reopened = make_service(data, embedder)
     assert not set(ids) & set(reopened.index.ids().tolist())
     assert [d.id for d in reopened.documents()] == ["caspian"]
@@ -228,9 +224,7 @@ def _failing_fsync(fd: int) -> None:
     raise OSError("disk full at flush")
 
 
-@pytest.mark.parametrize(
-    ("call", "fault"), [("replace", _failing_replace), ("fsync", _failing_fsync)]
-)
+@pytest.mark.parametrize(("call", "fault"), [("replace", _failing_replace), ("fsync", _failing_fsync)])
 def test_atomic_write_leaves_the_old_file_on_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, fault: object
 ) -> None:

@@ -10,6 +10,7 @@ citation offset points at what the user sees.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from qa.text import normalize, sentences, word_count
 
@@ -44,6 +45,7 @@ _SENTENCE_END = re.compile(r"[.!?؟…][\"'»)\]]*\s*$")
 _INNER_SPACE = re.compile(r"[ \t\r\f\v]+")
 _MIN_WORDS = 3
 _MAX_FURNITURE_WORDS = 15
+_MAX_POSTINGS = 32
 
 
 def _ends_link_list(line: str) -> bool:
@@ -97,12 +99,17 @@ def split_long(paragraph: str, max_words: int) -> list[str]:
     if word_count(paragraph) <= max_words:
         return [paragraph]
     chunks, current, size = [], [], 0
+    pieces = []
     for sentence in sentences(paragraph):
-        words = word_count(sentence.text)
+        words = sentence.text.split()
+        # A "sentence" longer than the limit (no punctuation at all) is cut at words.
+        pieces.extend(" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words))
+    for piece in pieces:
+        words = word_count(piece)
         if current and size + words > max_words:
             chunks.append(" ".join(current))
             current, size = [], 0
-        current.append(sentence.text)
+        current.append(piece)
         size += words
     if current:
         chunks.append(" ".join(current))
@@ -125,18 +132,27 @@ class Deduper:
     def __init__(self, threshold: float = 0.9) -> None:
         self.threshold = threshold
         self._keys: set[str] = set()
-        self._shingles: list[set[str]] = []
+        self._sizes: list[int] = []
+        self._postings: dict[str, list[int]] = {}  # shingle -> paragraphs holding it
 
     def is_new(self, paragraph: str) -> bool:
         key = dedupe_key(paragraph)
         if not key or key in self._keys:
             return False
         grams = _shingles(key)
-        for seen in self._shingles:
-            if len(grams & seen) / len(grams | seen) >= self.threshold:
+        # Only paragraphs sharing a shingle can be near copies: count the shared ones.
+        shared: Counter[int] = Counter()
+        for gram in grams:
+            shared.update(self._postings.get(gram, ()))
+        for other, common in shared.items():
+            if common / (len(grams) + self._sizes[other] - common) >= self.threshold:
                 return False
         self._keys.add(key)
-        self._shingles.append(grams)
+        for gram in grams:
+            holders = self._postings.setdefault(gram, [])
+            if len(holders) < _MAX_POSTINGS:  # a shingle in that many paragraphs tells little
+                holders.append(len(self._sizes))
+        self._sizes.append(len(grams))
         return True
 
 

@@ -99,10 +99,30 @@ _HTML_KEEP = frozenset({"html", "body", "main", "article"})
 _HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt", "figcaption")
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
+_VOID = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
+)
+MAX_HTML_DEPTH = 1000
+
+
+def _html_depth(text: str) -> int:
+    """The deepest element nesting, from a scan of the tags (no parser involved)."""
+    depth = deepest = 0
+    for closing, tag, self_closing in _TAG.findall(text):
+        if tag.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _html(data: bytes, name: str) -> list[SourceDocument]:
     from bs4 import BeautifulSoup
 
     text = decode_text(data, name)
+    if _html_depth(text) > MAX_HTML_DEPTH:
+        raise UnsupportedFile(f"{name}: HTML nested over {MAX_HTML_DEPTH} elements deep; refusing it.")
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as exc:  # lxml raises several parser errors on hostile input
@@ -114,7 +134,8 @@ def _html(data: bytes, name: str) -> list[SourceDocument]:
     for tag in soup.find_all(_HTML_DROP_TAGS):
         tag.decompose()
     for tag in soup.find_all(True):
-        if tag.decomposed or tag.attrs is None or tag.name in _HTML_KEEP:
+        # vars(): bs4's `decomposed` property walks the subtree on every call.
+        if vars(tag).get("_decomposed") or tag.attrs is None or tag.name in _HTML_KEEP:
             continue
         names = [tag.get("id") or "", *(tag.get("class") or [])]
         words = {w for name in names for w in re.split(r"[-_\s]+", name.lower()) if w}
@@ -179,14 +200,20 @@ def _record(obj: object, where: str) -> SourceDocument:
     )
 
 
+def _parse_json(text: str, where: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnsupportedFile(f"{where}: invalid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    except RecursionError as exc:
+        raise UnsupportedFile(f"{where}: JSON nested too deeply to read.") from exc
+
+
 def _jsonl(data: bytes, name: str) -> list[SourceDocument]:
     docs = []
     for number, line in enumerate(decode_text(data, name).splitlines(), 1):
         if line.strip():
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UnsupportedFile(f"{name}, line {number}: invalid JSON ({exc.msg}).") from exc
+            obj = _parse_json(line, f"{name}, line {number}")
             docs.append(_record(obj, f"{name}:{number}"))
     return docs
 
@@ -198,14 +225,12 @@ def squad_doc_id(name: str, article: int, paragraph: int) -> str:
 
 
 def _json(data: bytes, name: str) -> list[SourceDocument]:
-    try:
-        obj = json.loads(decode_text(data, name))
-    except json.JSONDecodeError as exc:
-        raise UnsupportedFile(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    obj = _parse_json(decode_text(data, name), name)
     if isinstance(obj, dict) and isinstance(obj.get("data"), list):
         docs = []
         for ai, article in enumerate(obj["data"]):
-            for pi, para in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
+            paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+            for pi, para in enumerate(paragraphs if isinstance(paragraphs, list) else []):
                 if isinstance(para, dict) and isinstance(para.get("context"), str):
                     docs.append(
                         SourceDocument(
