@@ -17,7 +17,6 @@ documents again, which the content hash should answer without embedding anything
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -186,19 +185,14 @@ def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
     }
 
 
-def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
-    """The run with the median ingest time (all runs are kept in the JSON)."""
-    times = [float(r["ingest_s"]) for r in runs]
-    return runs[times.index(statistics.median_low(times))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpora", default="seeds,dev", help="comma-separated: seeds, dev")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per corpus; the median run is printed")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per corpus, each printed")
+    parser.add_argument("--name", default="ingest", help="bench/out/<name>.json")
     args = parser.parse_args()
 
-    report = Report("ingest", args)
+    report = Report(args.name, args)
     started = time.perf_counter()
     embedder = E5Embedder()
     report["model_load_s"] = time.perf_counter() - started
@@ -209,9 +203,11 @@ def main() -> None:
         for i in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"bench-ingest-{name}-") as folder:
                 run = measure(name, embedder, Path(folder))
+            if args.repeat > 1:
+                run["corpus"] = f"{name} #{i + 1}"
             runs[name].append(run)
             print(f"  {name} run {i + 1}: {run['ingest_s']:.1f} s ingest, {run['raw_embed_s']:.1f} s raw", flush=True)
-        rows.append(median_run(runs[name]))
+        rows.extend(runs[name])
     print()
     print(table(rows, COLUMNS))
     print(
