@@ -29,10 +29,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _service(args: argparse.Namespace, seed: bool = False):  # -> QAService (imported lazily)
+def _service(args: argparse.Namespace, seed: bool = False, question: str | None = None):  # -> QAService
     from qa.service import QAService
 
     service = QAService(_settings(args))
+    if question is not None:  # refuse a bad question before indexing anything
+        service.validate_question(question, args.top_k)
     if seed:
         results = service.ensure_seeded()
         if results:
@@ -128,7 +130,7 @@ def _print_passages(passages: list[dict[str, object]]) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    body = answer_json(_service(args, seed=True).ask(args.question, args.top_k))
+    body = answer_json(_service(args, seed=True, question=args.question).ask(args.question, args.top_k))
     if args.json:
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
@@ -148,7 +150,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    passages = [passage_json(p) for p in _service(args, seed=True).search(args.query, args.top_k)]
+    passages = [passage_json(p) for p in _service(args, seed=True, question=args.query).search(args.query, args.top_k)]
     if args.json:
         print(json.dumps({"passages": passages}, ensure_ascii=False, indent=2))
     else:

@@ -434,7 +434,8 @@ class QAService:
             raise DocumentNotFound(f"no document with id {doc_id!r}; `qa documents` lists them.")
         return found
 
-    def _validate(self, question: str, top_k: int) -> str:
+    def validate_question(self, question: str, top_k: int) -> str:
+        """The question stripped, or InvalidInput saying what is wrong with it or top_k."""
         question = require_unicode((question or "").strip(), "the question")
         if not question:
             raise InvalidInput("the question is empty: ask something, e.g. 'Who did Assad call?'.")
@@ -489,7 +490,7 @@ class QAService:
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
-        query = self._validate(query, top_k)
+        query = self.validate_question(query, top_k)
         return self._passages(query, top_k)[0]
 
     def ask(self, question: str, top_k: int = 5, min_confidence: float | None = None) -> Answer:
@@ -500,7 +501,7 @@ class QAService:
         """
         threshold = self.settings.min_confidence if min_confidence is None else min_confidence
         started = time.perf_counter()
-        question = self._validate(question, top_k)
+        question = self.validate_question(question, top_k)
         language = detect_language(question)
         passages, qvec, terms = self._passages(question, max(top_k, PASSAGES_READ))
         answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
