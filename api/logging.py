@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import StatusRecorder
+
 log = logging.getLogger("api.request")
 MAX_PATH_CHARS = 200  # an unmatched path is logged raw, but cut short
 MAX_QUESTION_CHARS = 1000
@@ -56,7 +58,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        recorder = StatusRecorder(send)
         keep_body = self.log_questions and scope["method"] == "POST"
         body = bytearray()
 
@@ -66,15 +68,10 @@ class RequestLog:
                 body.extend(message.get("body", b""))
             return message
 
-        async def send_and_record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive_and_keep if keep_body else receive, send_and_record_status)
+            await self.app(scope, receive_and_keep if keep_body else receive, recorder)
         finally:
+            status = recorder.status
             route = getattr(scope.get("route"), "path", None) or _printable(scope["path"], MAX_PATH_CHARS)
             latency_ms = round((time.perf_counter() - started) * 1000, 1)
             client = scope.get("client")

@@ -18,7 +18,9 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.asgi import StatusRecorder
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 UNMATCHED = "unmatched"
@@ -89,17 +91,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
         plain_route = _plain_route(scope)
-
-        async def send_and_record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_and_record_status)
+            await self.app(scope, receive, recorder)
         finally:
             route = getattr(scope.get("route"), "path", None) or plain_route or UNMATCHED
-            self.metrics.observe(route, scope["method"], status, time.perf_counter() - started)
+            self.metrics.observe(route, scope["method"], recorder.status, time.perf_counter() - started)
