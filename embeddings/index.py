@@ -96,6 +96,7 @@ class VectorIndex:
     ) -> VectorIndex:
         """An index over these vectors, of the kind their number calls for."""
         index = cls(dim, model)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is one big job: all cores
         if len(ids) >= ann_threshold:
             nlist = max(1, min(int(4 * np.sqrt(len(ids))), len(ids) // 39))
             ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -141,6 +142,9 @@ class VectorIndex:
         if not len(self):
             n = len(queries)
             return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
+        # One thread per query: requests run in parallel threads already, and a second
+        # OpenMP thread per search cost 15-30% more CPU per request (bench/query.py).
+        faiss.omp_set_num_threads(1)
         return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
     def similarity(self, query: np.ndarray, paragraph_id: int) -> float:

@@ -242,17 +242,16 @@ class QAService:
         dim = self.embedder.dim
         known = self.store.vectors_by_hash([_text_hash(t) for t in texts], dim) if not self._mismatch else {}
         todo = [t for t in dict.fromkeys(texts) if _text_hash(t) not in known]
-        pieces: list[str] = []
-        for text in todo:
-            pieces.append(text)
-            pieces.extend(s.text for s in sentences(text))
-        vectors = self._embed_in_batches(pieces, progress)
-        at = 0
-        fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for text in todo:
-            n = len(sentences(text))
-            fresh[_text_hash(text)] = (vectors[at], vectors[at + 1 : at + 1 + n])
-            at += 1 + n
+        # Each distinct text once: a one-sentence paragraph is its own sentence.
+        pieces = list(dict.fromkeys(p for text in todo for p in (text, *(s.text for s in sentences(text)))))
+        by_text = dict(zip(pieces, self._embed_in_batches(pieces, progress), strict=True))
+        fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            _text_hash(text): (
+                by_text[text],
+                np.array([by_text[s.text] for s in sentences(text)], dtype=np.float32).reshape(-1, dim),
+            )
+            for text in todo
+        }
         return [known.get(_text_hash(t)) or fresh[_text_hash(t)] for t in texts]
 
     def _embed_in_batches(self, texts: list[str], progress: Progress | None) -> np.ndarray:
