@@ -149,30 +149,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def qa_command(faiss_threads: int | None = None) -> list[str]:
-    """How to run the `qa` CLI of this virtualenv; with `faiss_threads`, through the experiment
-    `bench/serve_faiss_threads.py` (FAISS searches limited to that many threads)."""
-    if faiss_threads is not None:
-        return [sys.executable, str(REPO / "bench" / "serve_faiss_threads.py"), str(faiss_threads)]
+def qa_command() -> list[str]:
+    """How to run the `qa` CLI of this virtualenv."""
     script = Path(sys.executable).with_name("qa")
     return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
 
 
 @contextmanager
-def qa_server(
-    data_dir: Path, log: Path, faiss_threads: int | None = None
-) -> Iterator[tuple[str, subprocess.Popen, float]]:
+def qa_server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen, float]]:
     """`qa serve --data-dir D --port P` in a subprocess, up once /health answers 200.
 
     Yields (base URL, the process, perf_counter() at launch); the server is stopped after.
-    Its log (uvicorn's access log included, as in a default deployment) goes to `log`.
+    Its log (the app's one line per request) goes to `log`.
     """
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     launched = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*qa_command(faiss_threads), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [*qa_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -16,11 +16,8 @@ Each endpoint gets a freshly started server (an empty query-embedding cache) and
 
 Questions: the PersianQA dev questions and their English versions (tests/data), shuffled.
 One warm-up request per server (building the lazy BM25 matrix) is not counted.
-`--faiss-threads 1` is an experiment: the same server with each FAISS search limited to one
-thread (`bench/serve_faiss_threads.py`), the change proposed for `VectorIndex.search`.
 
     .venv/bin/python bench/query.py        # ~2-3 minutes, plus ~2 to build the corpus once
-    .venv/bin/python bench/query.py --faiss-threads 1 --name query-faiss1
     .venv/bin/python bench/query.py --data-dir /tmp/corpus --clients 1,8 --cold 40 --requests 100
 """
 
@@ -131,7 +128,7 @@ def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[st
     """Both passes of one endpoint against a freshly started server; (rows, server RSS MiB)."""
     rows = []
     log = OUT_DIR / f"{args.name}-server-{endpoint}.log"
-    with qa_server(args.data_dir, log, args.faiss_threads) as (url, process, _):
+    with qa_server(args.data_dir, log) as (url, process, _):
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as client:
             send(client, endpoint, WARM_UP_QUESTION, args.top_k).raise_for_status()
         fresh = iter(questions)
@@ -162,11 +159,6 @@ def main() -> None:
     parser.add_argument("--mix", type=int, default=64, help="questions the cached pass rotates over")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoints", default="ask,search")
-    parser.add_argument(
-        "--faiss-threads",
-        type=int,
-        help="experiment: FAISS searches in the server use N threads (bench/serve_faiss_threads.py)",
-    )
     parser.add_argument("--name", default="query", help="bench/out/<name>.json")
     args = parser.parse_args()
 
@@ -187,8 +179,6 @@ def main() -> None:
         f"({corpus['real_paragraphs']} real; the other {corpus['synthetic_paragraphs']} carry PERTURBED COPIES "
         f"of real vectors, sigma {corpus['noise_sigma']}){' (reused)' if corpus['reused'] else ''}"
     )
-    if args.faiss_threads is not None:
-        print(f"EXPERIMENT: the server's FAISS searches use {args.faiss_threads} thread(s) (serve_faiss_threads.py)")
     print(
         f"questions: {len(persian)} Persian + {len(english)} English, shuffled; cold = each asked once, "
         f"cached = {args.requests} requests rotating over {args.mix} already-asked questions\n"
