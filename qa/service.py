@@ -418,8 +418,7 @@ class QAService:
         seeds = Path(self.settings.seeds_dir)
         files = sorted(f for f in seeds.glob("*") if f.is_file() and f.suffix.lower() in SEED_SUFFIXES)
         results = self.ingest_paths(files) if files else []
-        with self.store._write() as con:
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', '1')")
+        self.store.set_meta("seeded", "1")
         return results
 
     # -- reads --------------------------------------------------------------------------

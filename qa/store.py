@@ -128,6 +128,10 @@ class Store:
         row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as con:
+            con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     @property
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
@@ -242,16 +246,19 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------
 
-    def documents(self) -> list[Document]:
+    def documents(self, doc_id: str | None = None) -> list[Document]:
+        """Every document (or just `doc_id`'s) with its paragraph count."""
+        where, args = ("WHERE d.id = ? ", (doc_id,)) if doc_id is not None else ("", ())
         rows = self._con().execute(
             "SELECT d.id, d.title, d.source, COUNT(p.id), d.created_at, d.updated_at "
-            "FROM documents d LEFT JOIN paragraphs p ON p.doc_id = d.id "
-            "GROUP BY d.id ORDER BY d.created_at, d.id"
+            f"FROM documents d LEFT JOIN paragraphs p ON p.doc_id = d.id {where}"
+            "GROUP BY d.id ORDER BY d.created_at, d.id",
+            args,
         )
         return [Document(*row) for row in rows]
 
     def document(self, doc_id: str) -> tuple[Document, list[Paragraph]] | None:
-        docs = [d for d in self.documents() if d.id == doc_id]
+        docs = self.documents(doc_id)
         if not docs:
             return None
         rows = self._con().execute("SELECT id, doc_id, n, text FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,))
