@@ -6,6 +6,7 @@ with a message that says what to do, without touching the network.
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,18 @@ def test_e5_batch_equals_single_calls(embedder: E5Embedder) -> None:
         np.vstack([embedder.embed_queries([q]) for q in queries]),
         atol=1e-4,
     )
+
+
+def test_e5_concurrent_questions_borrow_separate_models() -> None:
+    """Threads asking at once get the vectors a lone caller gets; the pool stops at its cap."""
+    pooled = E5Embedder(max_models=2)
+    questions = [f"پرسش شماره {i} دربارهٔ آلودگی هوای تهران چیست؟" for i in range(12)] + [ASSAD, "Tokyo?"]
+    alone = np.vstack([pooled.embed_queries([q]) for q in questions])
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = np.vstack(list(pool.map(lambda q: pooled.embed_queries([q]), questions * 3)))
+    np.testing.assert_allclose(together, np.vstack([alone] * 3), atol=1e-5)
+    assert pooled.models_loaded == 2
+    np.testing.assert_allclose(pooled.embed_passages(questions[:4]), pooled.embed_passages(questions[:4]))
 
 
 def test_e5_query_and_passage_roles_differ(embedder: E5Embedder) -> None:
