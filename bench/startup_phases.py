@@ -31,7 +31,7 @@ def phases(data_dir: Path, launched: float | None) -> list[dict[str, object]]:
 
     from api.main import create_app
 
-    began = step("import uvicorn + api.main (qa.service, faiss, hazm, scipy)", began)
+    began = step("import uvicorn + api.main (FastAPI, qa.service, faiss, scipy; hazm data from its cache)", began)
     from embeddings.index import VectorIndex
     from qa.evaluate import load_questions
     from qa.service import INDEX_DIR, QAService

@@ -2,8 +2,9 @@
 
 Everything here produces keys to compare, never text to show: the stored paragraph keeps
 its raw characters so a citation's `start:end` always points at what the user sees.
-hazm does the character-level unification; the folds that hazm's own spacing and style
-passes get wrong on mixed text (URLs, decimals, English) are done here instead.
+hazm does the character-level unification (its tables, cached by `qa.hazm_data`); the
+folds that hazm's own spacing and style passes get wrong on mixed text (URLs, decimals,
+English) are done here instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import hazm
+from qa import hazm_data
 
 ZWNJ = "\u200c"
 _CHAR_FOLD = str.maketrans(
@@ -48,19 +49,6 @@ _SPACES = re.compile(r"\s+")
 _PERSIAN_LETTERS = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"\w+(?:[.,/]\d+)*", re.UNICODE)
-
-_HAZM = hazm.Normalizer(
-    correct_spacing=False,
-    remove_diacritics=True,
-    remove_specials_chars=False,
-    decrease_repeated_chars=False,
-    persian_style=False,
-    persian_numbers=False,
-    unicodes_replacement=True,
-    seperate_mi=False,
-)
-# hazm rebuilds this table on every normalize() call; build it once.
-_HAZM_CHARS = hazm.utils.maketrans(_HAZM.translation_src, _HAZM.translation_dst)
 
 # Question words hazm's list lacks: they say what is asked, never what a passage holds.
 PERSIAN_QUESTION_WORDS = frozenset(["کجا", "کجاست", "چیست", "چیه", "چی", "کی", "کدوم", "چندم", "چطور", "چطوری"])
@@ -141,6 +129,13 @@ def require_unicode(text: str, what: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
+def _hazm_folds() -> tuple[dict[int, str], tuple[tuple[re.Pattern[str], str], ...]]:
+    """hazm Normalizer's character table and its ligature replacements (ﷲ, ﻻ, ﷼ ...)."""
+    data = hazm_data.load()
+    return data.translation, tuple((re.compile(old), new) for old, new in data.replacements)
+
+
 def normalize(text: str) -> str:
     """Fold the spellings of one word to one key, for matching only.
 
@@ -150,8 +145,10 @@ def normalize(text: str) -> str:
         >>> normalize("می کند") == normalize("میکند") == normalize("می\u200cکند")
         True
     """
-    text = unicodedata.normalize("NFKC", text).translate(_HAZM_CHARS)
-    text = _HAZM.unicodes_replacement(text)
+    chars, replacements = _hazm_folds()
+    text = unicodedata.normalize("NFKC", text).translate(chars)
+    for pattern, replacement in replacements:
+        text = pattern.sub(replacement, text)
     text = _DIACRITICS.sub("", text.translate(_CHAR_FOLD))
     text = _VERB_PREFIX.sub(r"\1", text)
     text = _SUFFIX.sub(r"\1", text)
@@ -161,7 +158,7 @@ def normalize(text: str) -> str:
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Persian (hazm's list, normalised) and English stop words."""
-    persian = {normalize(w) for w in hazm.stopwords_list()} | PERSIAN_QUESTION_WORDS
+    persian = {normalize(w) for w in hazm_data.load().stopwords} | PERSIAN_QUESTION_WORDS
     return frozenset(persian) | ENGLISH_STOPWORDS
 
 
