@@ -33,7 +33,7 @@ from common import DEV_FILE, Report, seed_files, table  # noqa: E402
 
 from embeddings.e5 import E5Embedder  # noqa: E402
 from qa.models import SourceDocument  # noqa: E402
-from qa.service import QAService  # noqa: E402
+from qa.service import QAService, passage_input  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 COLUMNS = [
@@ -140,7 +140,7 @@ def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
     with timed() as raw:
         for batch in batches:
             embedder.embed_passages(batch)
-    paragraph_texts = {p.text for r in results for p in service.document(r.id)[1]}
+    paragraph_texts = {passage_input(r.title, p.text) for r in results for p in service.document(r.id)[1]}
     size = service.settings.batch_size
     embedded = [t for b in batches for t in b]
     pooled_paragraphs = embed_pooled(embedder, [t for t in embedded if t in paragraph_texts], size)

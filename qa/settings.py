@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     max_paragraph_words: int = Field(180, ge=20, description="Longer paragraphs are split at sentence ends.")
     max_answer_words: int = Field(25, ge=3, description="An answer longer than this is trimmed.")
     min_confidence: float = Field(
-        0.55,
+        0.53,
         ge=0.0,
         le=1.0,
         description="Below this the service says the corpus lacks the answer (chosen on the "

@@ -346,15 +346,33 @@ class Store:
             yield rows
             last = rows[-1][0]
 
-    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str]]]:
-        """Every sentence as (paragraph id, n, sentence text), in batches."""
+    def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str]]]:
+        """Every paragraph as (id, text, document title), in id order, in batches."""
+        last = -1
+        while True:
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT p.id, p.text, d.title FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
+                    "WHERE p.id > ? ORDER BY p.id LIMIT ?",
+                    (last, batch),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str]]]:
+        """Every sentence as (paragraph id, n, sentence text, document title), in batches."""
         last = (-1, -1)
         while True:
             rows = (
                 self._con()
                 .execute(
-                    "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start) "
-                    "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id "
+                    "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title "
+                    "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
                     "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
                     (*last, batch),
                 )

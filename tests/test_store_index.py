@@ -24,6 +24,7 @@ from embeddings.index import INDEX_FILE, VectorIndex, atomic_write_bytes
 from qa.errors import ModelMismatch
 from qa.service import INDEX_DIR, QAService
 from qa.settings import REPO_ROOT, Settings
+from qa.text import sentences
 
 ISFAHAN = (
     "میدان نقش جهان در مرکز شهر اصفهان قرار دارد و در دوره صفوی ساخته شد.\n\n"
@@ -251,3 +252,62 @@ def test_atomic_write_of_a_failing_index_save_keeps_the_old_index(
     monkeypatch.undo()
     assert index_path(empty_service).read_bytes() == before
     assert sorted(p.name for p in (empty_service.data_dir / INDEX_DIR).iterdir()) == [INDEX_FILE]
+
+
+# -- what is embedded -------------------------------------------------------------------------
+
+
+def test_paragraphs_and_sentences_are_embedded_with_their_title_alike_by_ingest_and_rebuild(
+    empty_service: QAService, embedder: E5Embedder
+) -> None:
+    """Ingest and `qa index rebuild` embed the same "title: text" inputs, so a rebuild changes nothing."""
+    service = empty_service
+    service.ingest_text(ISFAHAN + " این میدان در فهرست میراث جهانی است.", doc_id="isfahan", title="اصفهان")
+
+    def stored() -> dict[int, tuple[float, np.ndarray]]:
+        out = {}
+        for p in service.document("isfahan")[1]:
+            expected = embedder.embed_passages([f"اصفهان: {p.text}"])[0]
+            out[p.id] = (service.index.similarity(expected, p.id), service.store.sentences([p.id], 384)[p.id].vectors)
+        return out
+
+    first = stored()
+    assert [round(cosine, 4) for cosine, _ in first.values()] == [1.0, 1.0]
+    two_sentences = next(p for p in service.document("isfahan")[1] if p.n == 1)
+    expected_sentences = embedder.embed_passages([f"اصفهان: {s.text}" for s in sentences(two_sentences.text)])
+    assert len(expected_sentences) == 2
+    np.testing.assert_allclose(first[two_sentences.id][1], expected_sentences, atol=1e-5)
+    untitled = embedder.embed_passages([two_sentences.text])[0]
+    assert service.index.similarity(untitled, two_sentences.id) < 0.999
+
+    assert service.rebuild() == 2
+    for pid, (cosine, vectors) in stored().items():
+        assert round(cosine, 4) == 1.0
+        np.testing.assert_allclose(vectors, first[pid][1], atol=1e-5)
+
+
+def test_an_ingest_call_writes_the_index_file_once(empty_service: QAService, tmp_path: Path) -> None:
+    """At 200k paragraphs a save takes seconds: a folder of files is saved once, not per document."""
+    service = empty_service
+    saves: list[int] = []
+    save = service._save_index
+
+    def counted() -> None:
+        saves.append(service.store.generation)
+        save()
+
+    service._save_index = counted  # type: ignore[method-assign]  # counts, then the real save
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "isfahan.txt").write_text(ISFAHAN, encoding="utf-8")
+    (folder / "caspian.txt").write_text(CASPIAN, encoding="utf-8")
+    (folder / "both.jsonl").write_text(
+        "\n".join(json.dumps({"id": i, "text": t}) for i, t in (("x", ISFAHAN), ("y", CASPIAN))), encoding="utf-8"
+    )
+    assert len(service.ingest_paths([folder])) == 4
+    assert saves == [service.store.generation]
+    reopened = VectorIndex.load(service.data_dir / INDEX_DIR)
+    assert reopened is not None and reopened[1].generation == service.store.generation
+    assert sorted(reopened[0].ids().tolist()) == sorted(service.index.ids().tolist())
+    service.delete("x")
+    assert len(saves) == 2
