@@ -15,7 +15,7 @@ Each endpoint gets a freshly started server (an empty query-embedding cache) and
   pipeline (FAISS, BM25, SQLite, span choice, JSON).
 
 Questions: the PersianQA dev questions and their English versions (tests/data), shuffled.
-One warm-up request per server (building the lazy BM25 matrix) is not counted.
+One warm-up request per server is not counted.
 
     .venv/bin/python bench/query.py        # ~2-3 minutes, plus ~2 to build the corpus once
     .venv/bin/python bench/query.py --data-dir /tmp/corpus --clients 1,8 --cold 40 --requests 100

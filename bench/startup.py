@@ -5,7 +5,7 @@ every 20 ms until it answers, then POSTs one question and stops the server. The 
 is `bench/corpus.py`'s 10k-paragraph corpus (built first if missing), whose saved index
 is current, so no run rebuilds it. Then `bench/startup_phases.py`, in a fresh interpreter,
 times the phases one by one: importing the app, loading the index file, opening the
-service (index plus the BM25 tokens read from SQLite), loading the model, the first and
+service (index plus the BM25 index built from the tokens in SQLite), loading the model, the first and
 a second question.
 
     .venv/bin/python bench/startup.py                 # about 1 minute when the corpus exists

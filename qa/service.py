@@ -181,10 +181,9 @@ class QAService:
         self._generation = generation
 
     def _load_bm25(self) -> None:
-        bm25 = BM25Index()
-        for rows in self.store.iter_paragraphs():
-            bm25.add((pid, toks.split()) for pid, _, toks, _ in rows)
-        self.bm25 = bm25
+        self.bm25 = BM25Index.from_items(
+            (pid, toks.split()) for rows in self.store.iter_paragraphs() for pid, _, toks, _ in rows
+        )
 
     def _refresh(self) -> None:
         """Catch up with writes another process (say `qa ingest` beside `qa serve`) made."""
