@@ -215,7 +215,7 @@ def main() -> None:
         "paragraph and again as its sentence). raw: the bare embedder replaying the exact batches the\n"
         "service made. overhead % = (ingest - raw) / raw, in wall seconds and in this process's CPU\n"
         "seconds (less moved by other load). not embedding %: the share of the ingest spent outside\n"
-        "embed calls (cleaning, sentences, hazm tokens, SQLite, FAISS, one index save per document).\n"
+        "embed calls (cleaning, sentences, hazm tokens, SQLite, FAISS, one index save per ingest call).\n"
         "pooled: the same texts length-sorted into batches of QA_BATCH_SIZE across documents (the service\n"
         "batches per document), paragraphs and sentences apart; 'sentences % of embed' is the sentences'\n"
         "share of that time. Re-ingest: the unchanged documents read again and ingested (the content\n"
