@@ -112,3 +112,8 @@ def create_app(service: QAService | None = None, settings: Settings | None = Non
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestLog, log_questions=settings.log_questions)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several `qa serve --workers N` processes: settings from QA_* only."""
+    return create_app(settings=get_settings())

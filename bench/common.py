@@ -58,6 +58,28 @@ def rss_mb(pid: int | str = "self") -> float:
     return _status_kib("VmRSS", pid) / 1024
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (`qa serve --workers N` runs its workers as children)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        tree.extend(children)
+        frontier = children
+    return tree
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, in MiB."""
+    return sum(rss_mb(p) for p in process_tree(pid) if Path(f"/proc/{p}").exists())
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process since the last `reset_peak_rss`, in MiB (VmHWM)."""
     return _status_kib("VmHWM") / 1024
@@ -156,8 +178,8 @@ def qa_command() -> list[str]:
 
 
 @contextmanager
-def qa_server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen, float]]:
-    """`qa serve --data-dir D --port P` in a subprocess, up once /health answers 200.
+def qa_server(data_dir: Path, log: Path, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """`qa serve --data-dir D --port P [--workers N]` in a subprocess, up once /health answers 200.
 
     Yields (base URL, the process, perf_counter() at launch); the server is stopped after.
     Its log (the app's one line per request) goes to `log`.
@@ -167,7 +189,7 @@ def qa_server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen
     launched = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*qa_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [*qa_command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers)],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

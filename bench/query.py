@@ -37,7 +37,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT_DIR, Report, dev_questions, int_list, percentile, qa_server, rss_mb, table  # noqa: E402
+from common import (  # noqa: E402
+    OUT_DIR,
+    Report,
+    dev_questions,
+    int_list,
+    percentile,
+    process_tree,
+    qa_server,
+    table,
+    tree_rss_mb,
+)
 from corpus import DEFAULT_DIR, build_corpus  # noqa: E402
 
 REQUEST_TIMEOUT = 300.0
@@ -58,9 +68,15 @@ COLUMNS = [
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its workers have used so far (all threads)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def send(client: httpx.Client, endpoint: str, question: str, top_k: int) -> httpx.Response:
@@ -128,7 +144,7 @@ def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[st
     """Both passes of one endpoint against a freshly started server; (rows, server RSS MiB)."""
     rows = []
     log = OUT_DIR / f"{args.name}-server-{endpoint}.log"
-    with qa_server(args.data_dir, log) as (url, process, _):
+    with qa_server(args.data_dir, log, args.workers) as (url, process, _):
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as client:
             send(client, endpoint, WARM_UP_QUESTION, args.top_k).raise_for_status()
         fresh = iter(questions)
@@ -141,11 +157,15 @@ def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[st
             progress(rows[-1])
         mix = asked[: args.mix]
         rotating = [mix[i % len(mix)] for i in range(args.requests)]
+        if args.workers > 1:  # each worker has its own cache: fill them all (not counted)
+            with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT, headers={"Connection": "close"}) as client:
+                for question in mix * 4 * args.workers:
+                    send(client, endpoint, question, args.top_k).raise_for_status()
         for clients in args.clients:
             row = run_level(url, endpoint, rotating, clients, args.top_k, process.pid)
             rows.append({"endpoint": endpoint, "pass": "cached", **row})
             progress(rows[-1])
-        server_rss = rss_mb(process.pid)
+        server_rss = tree_rss_mb(process.pid)
     return rows, server_rss
 
 
@@ -159,6 +179,7 @@ def main() -> None:
     parser.add_argument("--mix", type=int, default=64, help="questions the cached pass rotates over")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoints", default="ask,search")
+    parser.add_argument("--workers", type=int, default=1, help="qa serve --workers")
     parser.add_argument("--name", default="query", help="bench/out/<name>.json")
     args = parser.parse_args()
 

@@ -26,6 +26,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "model", None) and args.command != "index":
         overrides["model"] = args.model
+    if getattr(args, "workers", None):
+        overrides["workers"] = args.workers
     return Settings(**overrides)
 
 
@@ -163,12 +165,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.main import create_app
 
-    service = _service(args, seed=True)
+    settings = _settings(args)
     # The app logs each request itself (route templates, no query strings: see api/logging.py),
     # so uvicorn's access log is off and its own lines go through the root logger's format.
-    uvicorn.run(
-        create_app(service), host=args.host, port=args.port, log_level="info", access_log=False, log_config=None
-    )
+    server = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False, "log_config": None}
+    if settings.workers == 1:
+        uvicorn.run(create_app(_service(args, seed=True)), **server)
+        return 0
+    # Several processes: seed once here, then each worker opens the data dir itself
+    # (api.main.app_from_environment reads QA_* like this process did).
+    from qa.service import QAService
+
+    results = QAService(settings).ensure_seeded()
+    if results:
+        print(f"indexed {len(results)} seed documents into {settings.data_dir}", file=sys.stderr)
+    os.environ["QA_DATA_DIR"] = str(Path(settings.data_dir).resolve())
+    if settings.model:
+        os.environ["QA_MODEL"] = settings.model
+    uvicorn.run("api.main:app_from_environment", factory=True, workers=settings.workers, **server)
     return 0
 
 
@@ -224,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="the HTTP API and the web page")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, help="server processes (default: $QA_WORKERS, else 1)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", parents=[common], help="figures for a SQuAD/PersianQA file")

@@ -35,13 +35,17 @@ QUIET_LOGGERS = ("faiss.loader", "gensim")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, any `extra` fields, and exc."""
+    """One JSON object per line: ts, level, logger, pid, msg, any `extra` fields, and exc.
+
+    The pid tells `qa serve --workers N` processes apart.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "msg": record.getMessage(),
         }
         line.update((key, value) for key, value in vars(record).items() if key not in _STANDARD)

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     )
     ann_nprobe: int = Field(16, ge=1, description="Inverted lists an IVF search visits.")
     candidates: int = Field(50, ge=1, description="Passages each retriever proposes for fusion.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes for `qa serve`. Each holds its own copy of the index and "
+        "model and sees the others' writes through the store; more than one uses more cores for "
+        "HTTP and answer work (Prometheus counters are then per process).",
+    )
     max_question_chars: int = Field(2000, ge=1)
     max_top_k: int = Field(50, ge=1)
     max_upload_mb: float = Field(20.0, gt=0)
