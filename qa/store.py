@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -329,56 +330,38 @@ class Store:
             found[text_hash] = (_vectors([blob], dim)[0], _vectors(blobs, dim))
         return found
 
-    def iter_paragraphs(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, bytes]]]:
-        """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
-        last = -1
+    def _pages(self, sql: str, key_width: int, batch: int) -> Iterator[list[Any]]:
+        """The rows of `sql` in batches, by keyset pagination on its first `key_width` columns.
+
+        `sql` takes the last key's values, then the batch size, as parameters.
+        """
+        last: tuple[object, ...] = (-1,) * key_width
         while True:
-            rows = (
-                self._con()
-                .execute(
-                    "SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?",
-                    (last, batch),
-                )
-                .fetchall()
-            )
+            rows = self._con().execute(sql, (*last, batch)).fetchall()
             if not rows:
                 return
             yield rows
-            last = rows[-1][0]
+            last = tuple(rows[-1][:key_width])
+
+    def iter_paragraphs(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, bytes]]]:
+        """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
+        return self._pages("SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", 1, batch)
 
     def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str]]]:
         """Every paragraph as (id, text, document title), in id order, in batches."""
-        last = -1
-        while True:
-            rows = (
-                self._con()
-                .execute(
-                    "SELECT p.id, p.text, d.title FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
-                    "WHERE p.id > ? ORDER BY p.id LIMIT ?",
-                    (last, batch),
-                )
-                .fetchall()
-            )
-            if not rows:
-                return
-            yield rows
-            last = rows[-1][0]
+        return self._pages(
+            "SELECT p.id, p.text, d.title FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
+            "WHERE p.id > ? ORDER BY p.id LIMIT ?",
+            1,
+            batch,
+        )
 
     def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str]]]:
         """Every sentence as (paragraph id, n, sentence text, document title), in batches."""
-        last = (-1, -1)
-        while True:
-            rows = (
-                self._con()
-                .execute(
-                    "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title "
-                    "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
-                    "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
-                    (*last, batch),
-                )
-                .fetchall()
-            )
-            if not rows:
-                return
-            yield rows
-            last = (rows[-1][0], rows[-1][1])
+        return self._pages(
+            "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title "
+            "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
+            "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
+            2,
+            batch,
+        )

@@ -9,59 +9,33 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-
-from qa.settings import REPO_ROOT
+from live_server import qa_serve
 
 ZAYANDEH = "The Zayandeh River flows through Isfahan and is crossed by the Si-o-se-pol bridge, built in 1602."
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_two_workers_share_one_data_dir(tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
+    log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_LOG_FORMAT": "json"}
-    command = [sys.executable, "-m", "qa.cli", "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port)]
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*command, "--workers", "2"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        # A connection per request, so the requests spread over both workers.
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Connection": "close"}) as client:
-            deadline = time.monotonic() + 180
-            while True:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            assert client.get("/health").json()["documents"] == 2  # the seeds, indexed once
-            created = client.post("/documents", json={"id": "zayandeh", "text": ZAYANDEH, "title": "Zayandeh"})
-            assert created.status_code == 201, created.text
-            for _ in range(20):  # whichever worker answers, it has the new document
-                answer = client.post("/ask", json={"question": "When was the Si-o-se-pol bridge built?"}).json()
-                assert answer["answered"] and answer["citations"][0]["doc_id"] == "zayandeh", answer
-                assert client.get("/health").json()["documents"] == 3
-            assert client.delete("/documents/zayandeh").status_code == 204
-            for _ in range(20):
-                assert client.get("/documents/zayandeh").status_code == 404
-                assert client.get("/health").json()["documents"] == 2
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+    # A connection per request, so the requests spread over both workers.
+    with (
+        qa_serve(tmp_path / "data", log, env, "--workers", "2") as url,
+        httpx.Client(base_url=url, timeout=60, headers={"Connection": "close"}) as client,
+    ):
+        assert client.get("/health").json()["documents"] == 2  # the seeds, indexed once
+        created = client.post("/documents", json={"id": "zayandeh", "text": ZAYANDEH, "title": "Zayandeh"})
+        assert created.status_code == 201, created.text
+        for _ in range(20):  # whichever worker answers, it has the new document
+            answer = client.post("/ask", json={"question": "When was the Si-o-se-pol bridge built?"}).json()
+            assert answer["answered"] and answer["citations"][0]["doc_id"] == "zayandeh", answer
+            assert client.get("/health").json()["documents"] == 3
+        assert client.delete("/documents/zayandeh").status_code == 204
+        for _ in range(20):
+            assert client.get("/documents/zayandeh").status_code == 404
+            assert client.get("/health").json()["documents"] == 2
     text = log.read_text()
     assert "indexed 2 seed documents" in text and "Traceback" not in text
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]

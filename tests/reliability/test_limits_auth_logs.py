@@ -15,11 +15,6 @@ import json
 import logging
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,12 +23,13 @@ import numpy as np
 import pytest
 from conftest import make_service
 from fastapi.testclient import TestClient
+from live_server import qa_serve
 
 from api.main import create_app
 from embeddings.e5 import E5Embedder
 from qa import logs
 from qa.service import QAService
-from qa.settings import REPO_ROOT, Settings
+from qa.settings import Settings
 
 KEY = "s3cret-key-7f1c2a9b"
 WRONG_KEY = "s3cret-key-7f1c2a9X"
@@ -282,49 +278,18 @@ def test_text_format_is_one_readable_line_per_request(
     assert " GET /documents/{doc_id} 404 " in request_lines[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_qa_serve_logs_json_lines_without_questions_or_key(tmp_path: Path, seeded_dir: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(seeded_dir, data)
-    port = _free_port()
     env = {**os.environ, "QA_LOG_FORMAT": "json", "QA_API_KEY": KEY}
     env.pop("QA_LOG_QUESTIONS", None)
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--data-dir", str(data), "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            assert client.post("/ask", json={"question": QUESTION}).status_code == 200
-            assert client.get("/search", params={"q": QUESTION, "k": 2}).status_code == 200
-            body = {"id": "inn", "text": "The round caravanserai of Zein-o-din stands in the desert."}
-            assert (
-                client.post("/documents", json=body, headers={"Authorization": f"Bearer {WRONG_KEY}"}).status_code
-                == 401
-            )
-            assert client.post("/documents", json=body, headers={"Authorization": f"Bearer {KEY}"}).status_code == 201
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    with qa_serve(data, log, env) as url, httpx.Client(base_url=url, timeout=60) as client:
+        assert client.post("/ask", json={"question": QUESTION}).status_code == 200
+        assert client.get("/search", params={"q": QUESTION, "k": 2}).status_code == 200
+        body = {"id": "inn", "text": "The round caravanserai of Zein-o-din stands in the desert."}
+        assert client.post("/documents", json=body, headers={"Authorization": f"Bearer {WRONG_KEY}"}).status_code == 401
+        assert client.post("/documents", json=body, headers={"Authorization": f"Bearer {KEY}"}).status_code == 201
 
     text = log.read_text()
     assert QUESTION not in text and KEY not in text and WRONG_KEY not in text
