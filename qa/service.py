@@ -247,17 +247,19 @@ class QAService:
     def _saving_once(self) -> Iterator[None]:
         """The writes inside save the index file once, at the end, even if one fails.
 
-        At 200k paragraphs a save takes 2-3 s: once per ingest call, not per document.
-        A crash before the save leaves a stale file, which the next open rebuilds from the
-        store (the store is the truth), so nothing acknowledged is lost.
+        At 200k paragraphs a save takes 2-3 s: once per ingest call, not per document, and
+        not at all when nothing changed (unchanged files re-ingested). A crash before the save
+        leaves a stale file, which the next open rebuilds from the store (the store is the
+        truth), so nothing acknowledged is lost.
         """
         depth = getattr(self._local, "saves_deferred", 0)
         self._local.saves_deferred = depth + 1
+        before = self._generation
         try:
             yield
         finally:
             self._local.saves_deferred = depth
-            if depth == 0:
+            if depth == 0 and self._generation != before:
                 with self._write:
                     self._save_index()
 

@@ -306,6 +306,8 @@ def test_an_ingest_call_writes_the_index_file_once(empty_service: QAService, tmp
     )
     assert len(service.ingest_paths([folder])) == 4
     assert saves == [service.store.generation]
+    assert all(r.unchanged for r in service.ingest_paths([folder]))
+    assert len(saves) == 1  # nothing changed, nothing written
     reopened = VectorIndex.load(service.data_dir / INDEX_DIR)
     assert reopened is not None and reopened[1].generation == service.store.generation
     assert sorted(reopened[0].ids().tolist()) == sorted(service.index.ids().tolist())
