@@ -94,8 +94,8 @@ class BM25Index:
         self._base_dead = 0
         empty = _Segment.build([], 0)
         self._state = _State(empty, empty, np.zeros(0, np.int64), 0, 1.0)
-        self._df = self._state.df  # the writer's copy, once `_own` made it private
-        self._alive = empty.alive
+        # The writer's side; `_own` makes the arrays private before a write changes them.
+        self._base, self._df, self._alive = empty, self._state.df, empty.alive
         self._owned = False
 
     @classmethod
@@ -169,17 +169,15 @@ class BM25Index:
     def _merge(self) -> None:
         """Every live paragraph into a new base segment; the delta is empty after."""
         docs = [(pid, cols, tfs) for pid, (cols, tfs) in self._docs.items()]
-        base = _Segment.build(docs, len(self._vocab))
+        self._base = _Segment.build(docs, len(self._vocab))
         self._base_rows = {pid: row for row, (pid, _, _) in enumerate(docs)}
-        self._delta_ids, self._base_dead, self._alive = {}, 0, base.alive
-        self._state = _State(base, self._state.delta, self._state.df, self._state.n, self._state.avg)
+        self._delta_ids, self._base_dead, self._alive = {}, 0, self._base.alive
 
     def _publish(self) -> None:
         """Make the current documents what questions see, merging when the delta outgrew its share."""
         if len(self._delta_ids) + self._base_dead > max(MIN_MERGE, self.merge_share * len(self._base_rows)):
             self._merge()
-        base = self._state.base
-        base = _Segment(base.ids, base.tf, base.lengths, self._alive)
+        base = _Segment(self._base.ids, self._base.tf, self._base.lengths, self._alive)
         delta = _Segment.build([(pid, *self._docs[pid]) for pid in self._delta_ids], len(self._vocab))
         n = len(self._docs)
         self._state = _State(base, delta, self._df, n, self._total / n if n else 1.0)

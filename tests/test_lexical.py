@@ -7,6 +7,7 @@ half-applied write.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections import Counter
 
@@ -88,8 +89,10 @@ def test_idf_and_coverage_follow_removals() -> None:
     assert index.idf(["school"])[0] == unseen > index.idf(["tehran"])[0]
 
 
-def test_a_question_sees_each_write_whole() -> None:
-    """Readers run while a writer replaces ten paragraphs at a time: every result has all ten or none."""
+def test_a_question_sees_each_write_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers run while a writer adds and removes ten paragraphs at a time, merging segments
+    as it goes: every result has all ten or none, each once."""
+    monkeypatch.setattr(lexical, "MIN_MERGE", 5)
     index = BM25Index.from_items((pid, ["common"]) for pid in range(500))
     stop = threading.Event()
     seen: list[int] = []
@@ -101,11 +104,17 @@ def test_a_question_sees_each_write_whole() -> None:
             index.remove(pid for pid in batch)
         stop.set()
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    while not stop.is_set():
-        _, ids = index.search(["rare"], k=100)
-        seen.append(len(ids))
-    thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: more interleavings
+    try:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while not stop.is_set():
+            _, ids = index.search(["rare", "common"], k=1000)
+            assert len(set(ids.tolist())) == len(ids), "a paragraph listed twice"
+            seen.append(int((ids >= 1000).sum()))
+        thread.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert set(seen) <= {0, 10}
     assert np.array_equal(index.search(["rare"], k=5)[1], np.zeros(0, np.int64))
