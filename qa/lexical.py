@@ -87,7 +87,9 @@ class BM25Index:
         self.k1, self.b, self.merge_share = k1, b, merge_share
         self._lock = threading.Lock()
         self._vocab: dict[str, int] = {}  # only grows; a term no live paragraph holds has df 0
-        self._docs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (term columns, counts)
+        # id -> int32 array: row 0 the paragraph's term columns, row 1 their counts (one small
+        # array per paragraph, not two int64 ones: ~0.7 KB less per paragraph, ~0.6 GiB at 1M)
+        self._docs: dict[int, np.ndarray] = {}
         self._total = 0.0  # tokens over live paragraphs
         self._base_rows: dict[int, int] = {}  # id -> row of the base segment
         self._delta_ids: dict[int, None] = {}  # ids added since the last merge, in order
@@ -106,7 +108,7 @@ class BM25Index:
             index._own()
             for pid, toks in items:
                 index._put(int(pid), toks, count_df=False)
-            cols = [c for c, _ in index._docs.values()]
+            cols = [doc[0] for doc in index._docs.values()]
             index._df = np.bincount(np.concatenate(cols), minlength=len(index._vocab)) if cols else index._df
             index._merge()
             index._publish()
@@ -145,9 +147,9 @@ class BM25Index:
     def _put(self, pid: int, toks: Sequence[str], count_df: bool = True) -> None:
         counts = Counter(toks)
         vocab = self._vocab
-        cols = np.array([vocab.setdefault(t, len(vocab)) for t in counts], dtype=np.int64)
-        tfs = np.array(list(counts.values()), dtype=np.int64)
-        self._docs[pid] = (cols, tfs)
+        doc = np.array([[vocab.setdefault(t, len(vocab)) for t in counts], list(counts.values())], dtype=np.int32)
+        self._docs[pid] = doc
+        cols = doc[0]
         self._total += len(toks)
         if count_df:
             if len(vocab) > len(self._df):
@@ -159,7 +161,7 @@ class BM25Index:
     def _drop(self, pid: int) -> None:
         cols, tfs = self._docs.pop(pid)
         self._df[cols] -= 1
-        self._total -= float(tfs.sum())
+        self._total -= float(tfs.sum(dtype=np.int64))
         if pid in self._delta_ids:
             del self._delta_ids[pid]
         else:
@@ -168,7 +170,7 @@ class BM25Index:
 
     def _merge(self) -> None:
         """Every live paragraph into a new base segment; the delta is empty after."""
-        docs = [(pid, cols, tfs) for pid, (cols, tfs) in self._docs.items()]
+        docs = [(pid, doc[0], doc[1]) for pid, doc in self._docs.items()]
         self._base = _Segment.build(docs, len(self._vocab))
         self._base_rows = {pid: row for row, (pid, _, _) in enumerate(docs)}
         self._delta_ids, self._base_dead, self._alive = {}, 0, self._base.alive
