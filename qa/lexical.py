@@ -119,22 +119,24 @@ class BM25Index:
 
     def add(self, items: Iterable[tuple[int, Sequence[str]]]) -> None:
         """Index (paragraph id, tokens) pairs; an id already indexed is replaced."""
+        self.update((), items)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self.update(ids, ())
+
+    def update(self, removed: Iterable[int], added: Iterable[tuple[int, Sequence[str]]]) -> None:
+        """Remove some paragraphs and add others as one write: a question sees both or neither."""
         with self._lock:
             self._own()
-            for pid, toks in items:
+            for pid in removed:
+                if int(pid) in self._docs:
+                    self._drop(int(pid))
+            for pid, toks in added:
                 pid = int(pid)
                 if pid in self._docs:
                     self._drop(pid)
                 self._put(pid, toks)
                 self._delta_ids[pid] = None
-            self._publish()
-
-    def remove(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            self._own()
-            for pid in ids:
-                if int(pid) in self._docs:
-                    self._drop(int(pid))
             self._publish()
 
     # -- writes (holding the lock) ---------------------------------------------------------

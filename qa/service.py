@@ -192,15 +192,21 @@ class QAService:
                 if self.store.generation != self._generation:
                     self._load()
 
-    def _applied(self, before: int, apply: Callable[[], None]) -> None:
-        """Apply one own write to the in-memory indexes, or reload if another came between."""
+    def _applied(self, before: int, apply: Callable[[], None]) -> bool:
+        """Apply one own write to the vector index, or reload all if another came between.
+
+        True when applied: the caller then updates BM25 too, after releasing the readers'
+        lock (a BM25 merge takes seconds at 1M paragraphs; questions meanwhile read its
+        previous state, and drop any id the store no longer has).
+        """
         if before == self._generation:
             apply()
             self._generation = before + 1
             if not self.index.fits(self.settings.ann_threshold):  # grew past exact search
                 self.index = self._index_from_store()
-        else:
-            self._load()
+            return True
+        self._load()
+        return False
 
     def _open_index(self, generation: int) -> VectorIndex:
         """The saved index if it matches the store, else one rebuilt from stored vectors."""
@@ -329,20 +335,21 @@ class QAService:
             )
             for i, (text, (key, vec, svecs)) in enumerate(zip(doc.paragraphs, embedded, strict=True))
         ]
-        with self._write, self._lock.write():
-            if not len(self.index) and self.index.dim != self.embedder.dim:
-                self.index = VectorIndex(self.embedder.dim, self.model_name)
-            removed, added, before = self.store.replace_document(
-                doc.id, doc.title, doc.source, doc.content_hash, new, self.model_name, self.embedder.dim
-            )
+        with self._write:
+            with self._lock.write():
+                if not len(self.index) and self.index.dim != self.embedder.dim:
+                    self.index = VectorIndex(self.embedder.dim, self.model_name)
+                removed, added, before = self.store.replace_document(
+                    doc.id, doc.title, doc.source, doc.content_hash, new, self.model_name, self.embedder.dim
+                )
 
-            def apply() -> None:
-                self.index.remove(np.array(removed, dtype=np.int64))
-                self.index.add(np.array(added, dtype=np.int64), np.stack([p.vector for p in new]))
-                self.bm25.remove(removed)
-                self.bm25.add(zip(added, (p.tokens for p in new), strict=True))
+                def apply() -> None:
+                    self.index.remove(np.array(removed, dtype=np.int64))
+                    self.index.add(np.array(added, dtype=np.int64), np.stack([p.vector for p in new]))
 
-            self._applied(before, apply)
+                applied = self._applied(before, apply)
+            if applied:
+                self.bm25.update(removed, zip(added, (p.tokens for p in new), strict=True))
         return IngestResult(doc.id, doc.title, len(new), len(new))
 
     def ingest_documents(
@@ -415,9 +422,10 @@ class QAService:
 
                 def apply() -> None:
                     self.index.remove(np.array(removed, dtype=np.int64))
-                    self.bm25.remove(removed)
 
-                self._applied(before, apply)
+                applied = self._applied(before, apply)
+            if applied:
+                self.bm25.remove(removed)
             self._save_index()
 
     def rebuild(self, model: str | None = None, progress: Progress | None = None) -> int:
