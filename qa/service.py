@@ -186,11 +186,32 @@ class QAService:
         )
 
     def _refresh(self) -> None:
-        """Catch up with writes another process (say `qa ingest` beside `qa serve`) made."""
-        if self.store.generation != self._generation:
-            with self._write, self._lock.write():
-                if self.store.generation != self._generation:
+        """Catch up with writes another process (`qa ingest` beside `qa serve`, another
+        worker) made: only the paragraphs they removed and added, from the store's change
+        log, or everything when the log cannot say (a rebuild, or too long ago)."""
+        if self.store.generation == self._generation:
+            return
+        with self._write:
+            if self.store.generation == self._generation:
+                return
+            change = self.store.changes_since(self._generation)
+            with self._lock.write():
+                if change is None or not len(self.index):
                     self._load()
+                    return
+                generation, removed, added = change
+                try:
+                    rows = self.store.vectors_and_tokens(added, self.index.dim)
+                except ValueError:  # a vector of another size: only a full reload sorts that out
+                    self._load()
+                    return
+                self.index.remove(np.array(removed, dtype=np.int64))
+                if rows:
+                    self.index.add(np.array([r[0] for r in rows], dtype=np.int64), np.stack([r[1] for r in rows]))
+                self._generation = generation
+                if not self.index.fits(self.settings.ann_threshold):
+                    self.index = self._index_from_store()
+            self.bm25.update(removed, ((pid, toks) for pid, _, toks in rows))
 
     def _applied(self, before: int, apply: Callable[[], None]) -> bool:
         """Apply one own write to the vector index, or reload all if another came between.

@@ -51,7 +51,15 @@ CREATE TABLE IF NOT EXISTS sentences (
     vector BLOB NOT NULL,
     PRIMARY KEY (paragraph_id, n)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER PRIMARY KEY,
+    removed TEXT,
+    added TEXT
+);
 """
+# Writes whose paragraph ids the `changes` table keeps, so another process can apply just
+# those (`changes_since`); an older gap, or a write that changed vectors, means a reload.
+CHANGES_KEPT = 1000
 
 
 @dataclass(slots=True)
@@ -144,11 +152,16 @@ class Store:
         return (name, int(dim)) if name and dim else None
 
     @staticmethod
-    def _bump(con: sqlite3.Connection) -> int:
-        """Count one more write; the generation before it (inside the write's transaction)."""
+    def _bump(con: sqlite3.Connection, removed: Sequence[int] | None = None, added: Sequence[int] | None = None) -> int:
+        """Count one more write and log the paragraph ids it removed and added (None for a write
+        that changed stored vectors instead); the generation before it. Inside the write's
+        transaction."""
         row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         before = int(row[0]) if row else 0
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (str(before + 1),))
+        ids = None if removed is None or added is None else (" ".join(map(str, removed)), " ".join(map(str, added)))
+        con.execute("INSERT OR REPLACE INTO changes VALUES (?, ?, ?)", (before + 1, *(ids or (None, None))))
+        con.execute("DELETE FROM changes WHERE generation <= ?", (before + 1 - CHANGES_KEPT,))
         return before
 
     @staticmethod
@@ -199,7 +212,7 @@ class Store:
                     ],
                 )
             self._set_model(con, model, dim)
-            before = self._bump(con)
+            before = self._bump(con, removed, added)
         return removed, added, before
 
     def delete_document(self, doc_id: str) -> tuple[list[int], int] | None:
@@ -209,7 +222,7 @@ class Store:
                 return None
             removed = [r[0] for r in con.execute("SELECT id FROM paragraphs WHERE doc_id = ?", (doc_id,))]
             con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            before = self._bump(con)
+            before = self._bump(con, removed, [])
         return removed, before
 
     def replace_vectors(
@@ -276,6 +289,42 @@ class Store:
         docs = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         paras = con.execute("SELECT COUNT(*) FROM paragraphs").fetchone()[0]
         return int(docs), int(paras)
+
+    def changes_since(self, generation: int) -> tuple[int, list[int], list[int]] | None:
+        """(the current generation, paragraph ids removed, ids added) by the writes after
+        `generation`, net of each other; None when the log does not reach back that far or a
+        write among them changed stored vectors (a rebuild or a repair)."""
+        con = self._con()
+        con.execute("BEGIN")  # one snapshot for the generation and the log
+        try:
+            current = self.generation
+            rows = con.execute(
+                "SELECT removed, added FROM changes WHERE generation > ? ORDER BY generation", (generation,)
+            ).fetchall()
+        finally:
+            con.execute("COMMIT")
+        if len(rows) != current - generation or any(r is None or a is None for r, a in rows):
+            return None
+        removed: set[int] = set()
+        added: dict[int, None] = {}
+        for gone, new in rows:
+            for pid in map(int, gone.split()):
+                if pid in added:
+                    del added[pid]
+                else:
+                    removed.add(pid)
+            added.update(dict.fromkeys(map(int, new.split())))
+        return current, sorted(removed), list(added)
+
+    def vectors_and_tokens(self, ids: Sequence[int], dim: int) -> list[tuple[int, np.ndarray, list[str]]]:
+        """(id, vector, tokens) of the given paragraphs that still exist, in id order."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._con().execute(
+            f"SELECT id, vector, tokens FROM paragraphs WHERE id IN ({marks}) ORDER BY id", [int(i) for i in ids]
+        )
+        return [(pid, _vectors([blob], dim)[0], toks.split()) for pid, blob, toks in rows]
 
     def paragraphs(self, ids: Sequence[int]) -> dict[int, Paragraph]:
         """Paragraphs by id, with their document's title and source."""

@@ -21,6 +21,7 @@ from tiny_model import tiny_models
 from embeddings import index as index_module
 from embeddings.e5 import E5_NAME, E5Embedder
 from embeddings.index import INDEX_FILE, VectorIndex, atomic_write_bytes
+from qa import store as store_module
 from qa.errors import ModelMismatch
 from qa.service import INDEX_DIR, QAService
 from qa.settings import REPO_ROOT, Settings
@@ -313,3 +314,57 @@ def test_an_ingest_call_writes_the_index_file_once(empty_service: QAService, tmp
     assert sorted(reopened[0].ids().tolist()) == sorted(service.index.ids().tolist())
     service.delete("x")
     assert len(saves) == 2
+
+
+def _count_loads(service: QAService) -> list[int]:
+    loads: list[int] = []
+    load = service._load
+
+    def counted() -> None:
+        loads.append(1)
+        load()
+
+    service._load = counted  # type: ignore[method-assign]  # counts, then the real reload
+    return loads
+
+
+def test_another_process_writes_are_applied_one_by_one_from_the_change_log(
+    tmp_path: Path, embedder: E5Embedder
+) -> None:
+    """A server beside `qa ingest` (or another worker) applies just the paragraphs the other
+    wrote, not a reload of everything, and still matches the store exactly."""
+    writer = make_service(tmp_path / "data", embedder)
+    writer.ingest_text(CASPIAN, doc_id="caspian", title="Caspian")
+    reader = make_service(tmp_path / "data", embedder)
+    loads = _count_loads(reader)
+
+    writer.ingest_text(ISFAHAN, doc_id="isfahan", title="Isfahan")
+    writer.ingest_text(CASPIAN + "\n\nThe sea has no outflow.", doc_id="caspian", title="Caspian")
+    top = reader.search("مسجد شیخ لطف‌الله کجاست؟", top_k=1)[0]
+    assert top.paragraph.doc_id == "isfahan" and top.lexical > 0  # dense and BM25 both have it
+    stored = sorted(pid for rows in writer.store.iter_paragraphs() for pid, *_ in rows)
+    assert sorted(reader.index.ids().tolist()) == stored and len(reader.bm25) == len(stored)
+
+    writer.delete("isfahan")
+    assert all(p.paragraph.doc_id == "caspian" for p in reader.search("مسجد شیخ لطف‌الله", top_k=3))
+    assert reader.bm25.search(["مسجد"], 5)[1].size == 0
+    assert loads == []  # three writes by the other, none reloaded everything
+
+    writer.rebuild()  # every vector changed: the log cannot say which, so everything reloads
+    reader.search("caviar", top_k=1)
+    assert loads == [1]
+
+
+def test_a_change_log_that_no_longer_reaches_back_means_a_full_reload(
+    tmp_path: Path, embedder: E5Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "CHANGES_KEPT", 2)
+    writer = make_service(tmp_path / "data", embedder)
+    writer.ingest_text(CASPIAN, doc_id="caspian")
+    reader = make_service(tmp_path / "data", embedder)
+    loads = _count_loads(reader)
+    for i in range(3):
+        writer.ingest_text(f"{ISFAHAN} نسخه {i}.", doc_id="isfahan")
+    assert reader.search("مسجد شیخ لطف‌الله کجاست؟", top_k=1)[0].paragraph.doc_id == "isfahan"
+    assert loads == [1]
+    assert sorted(reader.index.ids().tolist()) == sorted(writer.index.ids().tolist())
