@@ -42,7 +42,7 @@ from qa.reader import ExtractiveReader
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
-from qa.text import detect_language, require_unicode, sentences, tokens
+from qa.text import Span, detect_language, require_unicode, sentences, tokens
 
 log = logging.getLogger(__name__)
 
@@ -306,15 +306,16 @@ class QAService:
     # -- writes -------------------------------------------------------------------------
 
     def _embed_paragraphs(
-        self, title: str, texts: Sequence[str], progress: Progress | None
+        self, title: str, texts: Sequence[str], splits: dict[str, list[Span]], progress: Progress | None
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(input hash, paragraph vector, sentence vectors) per text; known inputs reuse stored vectors."""
+        """(input hash, paragraph vector, sentence vectors) per text, `splits` giving each text's
+        sentences; known inputs reuse stored vectors."""
         dim = self.embedder.dim
         keys = [_text_hash(passage_input(title, t)) for t in texts]
         known = self.store.vectors_by_hash(keys, dim) if not self._mismatch else {}
         todo = [t for t, key in dict(zip(texts, keys, strict=True)).items() if key not in known]
         # Each distinct input once: a one-sentence paragraph is its own sentence.
-        parts = {t: [passage_input(title, p) for p in (t, *(s.text for s in sentences(t)))] for t in todo}
+        parts = {t: [passage_input(title, p) for p in (t, *(s.text for s in splits[t]))] for t in todo}
         pieces = list(dict.fromkeys(p for text in todo for p in parts[text]))
         by_input = dict(zip(pieces, self._embed_in_batches(pieces, progress), strict=True))
         fresh = {
@@ -343,7 +344,8 @@ class QAService:
         self.check_model()
         if self.store.content_hash(doc.id) == doc.content_hash:
             return IngestResult(doc.id, doc.title, len(doc.paragraphs), 0, unchanged=True)
-        embedded = self._embed_paragraphs(doc.title, doc.paragraphs, progress)
+        splits = {text: sentences(text) for text in doc.paragraphs}
+        embedded = self._embed_paragraphs(doc.title, doc.paragraphs, splits, progress)
         new = [
             NewParagraph(
                 n=i,
@@ -351,7 +353,7 @@ class QAService:
                 hash=key,
                 tokens=tokens(text),
                 vector=vec,
-                sentence_spans=[(s.start, s.end) for s in sentences(text)],
+                sentence_spans=[(s.start, s.end) for s in splits[text]],
                 sentence_vectors=svecs,
             )
             for i, (text, (key, vec, svecs)) in enumerate(zip(doc.paragraphs, embedded, strict=True))
