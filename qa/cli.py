@@ -173,12 +173,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run(create_app(_service(args, seed=True)), **server)
         return 0
     # Several processes: seed once here, then each worker opens the data dir itself
-    # (api.main.app_from_environment reads QA_* like this process did).
+    # (api.main.app_from_environment reads QA_* like this process did). The index and BM25
+    # are loaded here only when there are seeds to index, not for every start.
     from qa.service import QAService
+    from qa.store import Store
 
-    results = QAService(settings).ensure_seeded()
-    if results:
-        print(f"indexed {len(results)} seed documents into {settings.data_dir}", file=sys.stderr)
+    if Store(Path(settings.data_dir)).unseeded:
+        results = QAService(settings).ensure_seeded()
+        if results:
+            print(f"indexed {len(results)} seed documents into {settings.data_dir}", file=sys.stderr)
     os.environ["QA_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     if settings.model:
         os.environ["QA_MODEL"] = settings.model

@@ -205,16 +205,18 @@ class QAService:
                 except ValueError:  # a vector of another size: only a full reload sorts that out
                     self._load()
                     return
-                self.index.remove(np.array(removed, dtype=np.int64))
-                if rows:
-                    self.index.add(np.array([r[0] for r in rows], dtype=np.int64), np.stack([r[1] for r in rows]))
-                self._generation = generation
-                if not self.index.fits(self.settings.ann_threshold):
-                    self.index = self._index_from_store()
+
+                def apply() -> None:
+                    self.index.remove(np.array(removed, dtype=np.int64))
+                    if rows:
+                        self.index.add(np.array([r[0] for r in rows], dtype=np.int64), np.stack([r[1] for r in rows]))
+
+                self._applied(self._generation, apply, after=generation)
             self.bm25.update(removed, ((pid, toks) for pid, _, toks in rows))
 
-    def _applied(self, before: int, apply: Callable[[], None]) -> bool:
-        """Apply one own write to the vector index, or reload all if another came between.
+    def _applied(self, before: int, apply: Callable[[], None], after: int | None = None) -> bool:
+        """Apply a write (by default this process's own, one generation on; `after` for others'
+        caught up from the change log) to the vector index, or reload all if another came between.
 
         True when applied: the caller then updates BM25 too, after releasing the readers'
         lock (a BM25 merge takes seconds at 1M paragraphs; questions meanwhile read its
@@ -222,7 +224,7 @@ class QAService:
         """
         if before == self._generation:
             apply()
-            self._generation = before + 1
+            self._generation = before + 1 if after is None else after
             if not self.index.fits(self.settings.ann_threshold):  # grew past exact search
                 self.index = self._index_from_store()
             return True
@@ -488,7 +490,8 @@ class QAService:
                     if before is None:
                         continue
                     self.index, self._embedder, self.model_name, self._mismatch = index, embedder, name, False
-                    self._load_bm25()
+                    if before != self._generation:  # BM25 lags another process's writes; a rebuild
+                        self._load_bm25()  # changes no tokens, so otherwise it is already current
                     with self._cache_lock:
                         self._query_cache.clear()
                     self._generation = before + 1
@@ -498,7 +501,7 @@ class QAService:
 
     def ensure_seeded(self) -> list[IngestResult]:
         """Index the shipped seed documents into a data dir that has never held any."""
-        if self.store.meta("seeded") or self.store.counts()[0]:
+        if not self.store.unseeded:
             return []
         seeds = Path(self.settings.seeds_dir)
         files = sorted(f for f in seeds.glob("*") if f.is_file() and f.suffix.lower() in SEED_SUFFIXES)

@@ -142,6 +142,11 @@ class Store:
             con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     @property
+    def unseeded(self) -> bool:
+        """True for a data dir that has never held a document: the seeds belong in it."""
+        return not (self.meta("seeded") or self.counts()[0])
+
+    @property
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
 
