@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,15 +215,21 @@ def test_cli_ingest_beside_a_live_server_on_one_data_dir(
         assert reopened.search(question, top_k=1)[0].paragraph.doc_id == doc_id
 
 
-# What `qa index rebuild` does, reporting each embedded batch so a write can land mid-way.
+# What `qa index rebuild` does, reporting each embedded batch; after the first it waits for
+# a line on stdin, so the parent's write lands mid-rebuild however fast either side runs.
 REBUILD_WITH_PROGRESS = """
 import sys
-import time
 from pathlib import Path
 from qa.service import QAService
 from qa.settings import Settings
 service = QAService(Settings(data_dir=Path(sys.argv[1]), batch_size=8))
-service.rebuild(progress=lambda done, total: print("BATCH", done, total, time.time(), flush=True))
+batches = []
+def progress(done, total):
+    batches.append(done)
+    print("BATCH", done, total, flush=True)
+    if len(batches) == 1:
+        sys.stdin.readline()
+service.rebuild(progress=progress)
 print("DONE", flush=True)
 """
 
@@ -238,6 +243,7 @@ def test_a_write_during_a_rebuild_in_another_process_stays_indexed(
     rebuild = subprocess.Popen(
         [sys.executable, "-c", REBUILD_WITH_PROGRESS, str(data)],
         cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -246,15 +252,14 @@ def test_a_write_during_a_rebuild_in_another_process_stays_indexed(
         assert rebuild.stdout is not None
         first = rebuild.stdout.readline()
         assert first.startswith("BATCH"), first
-        written = service.ingest_text(CLI_FILES["qeshm.txt"], doc_id="qeshm")  # while the rebuild embeds
-        written_at = time.time()
-        rest, _ = rebuild.communicate(timeout=300)
+        done, total = map(int, first.split()[1:3])
+        assert done < total, "the rebuild embedded everything in one batch: the check is moot"
+        written = service.ingest_text(CLI_FILES["qeshm.txt"], doc_id="qeshm")  # the rebuild waits meanwhile
+        rest, _ = rebuild.communicate("go\n", timeout=300)
     finally:
         rebuild.kill()
     assert rebuild.returncode == 0 and "DONE" in rest
     assert written.paragraphs == 1
-    last_batch_at = float([line for line in rest.splitlines() if line.startswith("BATCH")][-1].split()[3])
-    assert last_batch_at > written_at, "the rebuild had embedded everything before the write: the check is moot"
 
     reopened = make_service(data, embedder)
     report = reopened.doctor(repair=False)

@@ -33,7 +33,8 @@ from qa.store import NewParagraph, Store
 
 RUN_SECONDS = 120.0  # a subprocess that has not reached its kill point by then has hung
 
-# Ingests the files one at a time and acknowledges each once `ingest_paths` has returned.
+# Ingests the files one at a time, announcing each, and acknowledges each once `ingest_paths`
+# has returned.
 INGEST_ONE_BY_ONE = """
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ from qa.settings import Settings
 service = QAService(Settings(data_dir=Path(sys.argv[1])))
 service.warm_up()
 for name in sys.argv[2:]:
+    print("START", Path(name).stem, flush=True)
     [result] = service.ingest_paths([Path(name)])
     print("ACK", result.id, flush=True)
 print("DONE", flush=True)
@@ -70,6 +72,7 @@ for n in range(1, 1000):
     print("SAVED", n, flush=True)
 """
 BIG_INDEX = 20_000  # paragraphs: the index file is 30 MB, so a kill lands mid-write
+SAVE_KILL_TRIES = 5
 
 TOPICS = {
     "alborz": ("Mount Damavand in the Alborz range is the highest peak in Iran, at 5,609 metres. "
@@ -123,7 +126,12 @@ def reopen_after_crash(data_dir: Path, embedder: E5Embedder) -> QAService:
 
 
 class Killed:
-    """A subprocess killed with SIGKILL when its output first satisfies `kill_when`."""
+    """A subprocess killed with SIGKILL when its output first satisfies `kill_when`.
+
+    After the kill the pipe is read to its end: a line the child printed before it died
+    but that was still unread counts as printed before the kill (`lines`), so what was
+    acknowledged never depends on how fast the child ran ahead of the reader.
+    """
 
     def __init__(self, args: list[str], kill_when: Callable[[list[str]], bool], log: Path) -> None:
         self.lines: list[str] = []
@@ -148,9 +156,8 @@ class Killed:
         assert self.returncode == -signal.SIGKILL, f"exited with {self.returncode}; see {log}"
 
     def acknowledged(self, word: str = "ACK") -> list[str]:
-        """The second field of each `word ...` line printed before the kill."""
-        assert self.killed_at is not None
-        return [line.split()[1] for line in self.killed_at if line.startswith(word + " ")]
+        """The second field of each `word ...` line the child printed before it died."""
+        return [line.split()[1] for line in self.lines if line.startswith(word + " ")]
 
 
 def _paragraphs_of(file: Path, doc_id: str) -> list[str]:
@@ -171,33 +178,36 @@ def corpus(tmp_path: Path) -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize(("after_acks", "delay"), [(1, 0.0), (2, 0.15)], ids=["at-1st-ack", "after-2nd-ack"])
+@pytest.mark.parametrize(
+    "kill_when",
+    [
+        pytest.param(lambda lines: any(line.startswith("ACK ") for line in lines), id="at-1st-ack"),
+        pytest.param(lambda lines: lines[-1].startswith("START ") and len(lines) > 4, id="while-3rd-ingests"),
+    ],
+)
 def test_kill_during_ingest_loses_no_acknowledged_document(
-    tmp_path: Path, seeded_dir: Path, embedder: E5Embedder, corpus: list[Path], after_acks: int, delay: float
+    tmp_path: Path,
+    seeded_dir: Path,
+    embedder: E5Embedder,
+    corpus: list[Path],
+    kill_when: Callable[[list[str]], bool],
 ) -> None:
+    """Every document acknowledged before the kill is there, whole; any other is whole or absent."""
     data = tmp_path / "data"
     shutil.copytree(seeded_dir, data)
     seed_docs = {d.id: d.paragraphs for d in make_service(data, embedder).documents()}
 
-    def kill_when(lines: list[str]) -> bool:
-        if sum(line.startswith("ACK ") for line in lines) < after_acks:
-            return False
-        time.sleep(delay)  # the next file is being embedded or committed now
-        return True
-
     run = Killed(["-c", INGEST_ONE_BY_ONE, str(data), *map(str, corpus)], kill_when, tmp_path / "ingest.log")
     acked = run.acknowledged()
-    assert acked == [f.stem for f in corpus[: len(acked)]] and len(acked) < len(corpus)
+    assert acked == [f.stem for f in corpus[: len(acked)]], "acknowledged out of order"
+    assert "DONE" not in run.killed_at, "the ingest finished before the kill: the checks below are moot"
 
     service = reopen_after_crash(data, embedder)
     stored = {d.id: d.paragraphs for d in service.documents()}
     assert {k: stored.get(k) for k in seed_docs} == seed_docs, "a document stored before the crash was lost"
-    in_flight = corpus[len(acked)].stem
-    never_started = {f.stem for f in corpus[len(acked) + 1 :]}
-    assert set(stored) - set(seed_docs) - {in_flight} == set(acked)
-    assert not set(stored) & never_started
-    for file in corpus[: len(acked) + 1]:
-        if file.stem in stored:  # every acknowledged one, and the one in flight if it committed: whole
+    assert set(acked) <= set(stored), "an acknowledged document was lost"
+    for file in corpus:
+        if file.stem in stored:  # every acknowledged one, and any other that committed: whole
             texts = [p.text for p in service.document(file.stem)[1]]
             assert texts == _paragraphs_of(file, file.stem)
     for doc_id in acked:
@@ -258,8 +268,15 @@ def test_kill_while_writing_the_index_file_leaves_the_previous_file(tmp_path: Pa
                 return True
         return True
 
-    Killed(["-c", SAVE_IN_A_LOOP, str(folder)], kill_when, tmp_path / "save.log")
-    assert list(folder.glob(f".{INDEX_FILE}.*.tmp")), "the kill did not land mid-write; the checks below are moot"
+    # The kill lands between seeing the temp file and the rename only if the write outlasts
+    # that instant; on a machine fast enough to finish it first, try again (the file is the
+    # same each time, so a try that missed leaves nothing to check).
+    for attempt in range(SAVE_KILL_TRIES):
+        Killed(["-c", SAVE_IN_A_LOOP, str(folder)], kill_when, tmp_path / f"save-{attempt}.log")
+        if list(folder.glob(f".{INDEX_FILE}.*.tmp")):
+            break
+    else:
+        pytest.fail(f"the kill never landed mid-write in {SAVE_KILL_TRIES} tries; the checks below are moot")
 
     saved = VectorIndex.load(folder)
     assert saved is not None, "the previous index file no longer loads"
