@@ -34,7 +34,7 @@ from qa.text import word_count
 
 MAX_WORDS = 180  # QA_MAX_PARAGRAPH_WORDS's default
 CALL_SECONDS = 5.0  # any one small file
-BIG_SECONDS = 12.0  # a 5 MB file or 100k nested tags, on a busy 2-core machine
+BIG_SECONDS = 12.0  # of CPU time: a 5 MB file or 100k nested tags
 MAX_PARAGRAPH_CHARS = 20_000  # "bounded": far above any real paragraph, far below 5 MB
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -45,18 +45,20 @@ class Hang(BaseException):
 
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Fail with Hang if the block runs longer than `seconds` (SIGALRM: main thread only)."""
+    """Fail with Hang if the block spends more than `seconds` of this process's CPU time
+    (SIGPROF, main thread only). CPU time, not wall time: other processes on a busy machine
+    slow the block down but do not make it look hung, while a runaway loop still trips it."""
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise Hang(f"{what} still running after {seconds:g} s")
+        raise Hang(f"{what} still running after {seconds:g} s of CPU time")
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, on_alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def ingest_outcome(data: bytes, name: str, seconds: float = CALL_SECONDS) -> list[PreparedDocument] | QAError:
@@ -260,10 +262,8 @@ def docx_bomb() -> bytes:
 
 def test_docx_zip_bomb_is_refused_without_unpacking(docx_bomb: bytes) -> None:
     assert len(docx_bomb) < 1_000_000
-    started = time.perf_counter()
-    outcome = ingest_outcome(docx_bomb, "bomb.docx", seconds=2.0)
+    outcome = ingest_outcome(docx_bomb, "bomb.docx", seconds=2.0)  # unpacking 300 MB would take longer
     assert isinstance(outcome, UnsupportedFile) and "MB" in str(outcome), outcome
-    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".htm", ".jsonl", ".json"])
