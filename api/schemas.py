@@ -55,6 +55,8 @@ class CitationOut(_Open):
     start: int
     end: int
     quote: str
+    answer_start: int | None = Field(None, description="Where the answer starts in the paragraph (inside the quote).")
+    answer_end: int | None = Field(None, description="Where the answer ends in the paragraph.")
 
 
 class PassageOut(_Open):

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer_type import answer_type, typed_span
 from qa.models import Citation, Paragraph
 from qa.store import SentenceTable
-from qa.text import Span, tokens
+from qa.text import Span, sentences, tokens
 
 PASSAGES_READ = 3
 LEXICAL_WEIGHT = 0.8  # local-weighted question-word share, beside cosine similarity
@@ -42,7 +43,7 @@ class Calibration:
     """Logistic confidence over the signals of `AnswerSignals.vector()`."""
 
     bias: float
-    weights: tuple[float, float, float, float, float]
+    weights: tuple[float, float, float, float, float, float]
 
     def confidence(self, signals: AnswerSignals) -> float:
         z = self.bias + float(np.dot(self.weights, signals.vector()))
@@ -58,6 +59,7 @@ class AnswerSignals:
     sentence_score: float  # the chosen sentence's selection score
     sentence_coverage: float  # idf-weighted share of question words in the sentence
     passage_coverage: float  # the same in the best passage
+    margin: float  # the chosen sentence's score minus the runner-up's: small when nothing stands out
 
     def vector(self) -> np.ndarray:
         return np.array(
@@ -67,6 +69,7 @@ class AnswerSignals:
                 self.sentence_score,
                 self.sentence_coverage,
                 self.passage_coverage,
+                self.margin,
             ]
         )
 
@@ -74,14 +77,21 @@ class AnswerSignals:
         return {k: round(float(v), 4) for k, v in zip(SIGNAL_NAMES, self.vector(), strict=True)}
 
 
-SIGNAL_NAMES = ("passage_dense", "sentence_dense", "sentence_score", "sentence_coverage", "passage_coverage")
+SIGNAL_NAMES = (
+    "passage_dense",
+    "sentence_dense",
+    "sentence_score",
+    "sentence_coverage",
+    "passage_coverage",
+    "margin",
+)
 
 # Fitted by `bench/calibrate.py` (logistic regression, answerable vs. unanswerable) on
 # ../shared/data/persianqa_dev.json (fa, 400 questions) and tests/data/en_questions.jsonl
 # (en, 80), with the seeds in the corpus. Other languages use the English parameters.
 CALIBRATION: dict[str, Calibration] = {
-    "fa": Calibration(bias=-34.65, weights=(14.29, 25.09, 0.78, -0.16, 0.07)),
-    "en": Calibration(bias=-28.07, weights=(20.76, 13.39, 2.69, 3.89, -0.94)),
+    "fa": Calibration(bias=-34.65, weights=(14.29, 25.09, 0.78, -0.16, 0.07, 0.0)),
+    "en": Calibration(bias=-28.07, weights=(20.76, 13.39, 2.69, 3.89, -0.94, 0.0)),
 }
 
 
@@ -160,6 +170,7 @@ def choose_span(
     ]
     best = int(np.argmax(values))
     chosen = candidates[best]
+    runner_up = max((v for i, v in enumerate(values) if i != best), default=values[best] - 1.0)
     first = passages[0][0]
     first_keys = set().union(*(c.keys for c in candidates if c.paragraph.id == first.id))
     signals = AnswerSignals(
@@ -168,6 +179,7 @@ def choose_span(
         sentence_score=values[best],
         sentence_coverage=coverage(weights, chosen.keys),
         passage_coverage=coverage(weights, first_keys),
+        margin=values[best] - runner_up,
     )
     return SpanChoice(chosen.paragraph, chosen.span, signals)
 
@@ -210,3 +222,35 @@ def citation(n: int, paragraph: Paragraph, span: Span) -> Citation:
         end=span.end,
         quote=paragraph.text[span.start : span.end],
     )
+
+
+PRONOUNS = frozenset(
+    ["او", "وی", "آن", "این", "آنها", "اینها", "ایشان", "آنان"]
+    + ["he", "she", "it", "they", "this", "these", "those", "its", "their", "his", "her"]
+)
+FRAGMENT_WORDS = 4
+
+
+def quote_span(text: str, sentence: Span) -> Span:
+    """What a citation quotes for an answer sentence of a paragraph `text`: the sentence, with
+    the one before it when it opens with a pronoun (so the quote names whom "he" is), and
+    with the one after it when it is a fragment (a few words, such as "چرا؟")."""
+    spans = sentences(text)
+    at = next((i for i, s in enumerate(spans) if s.start <= sentence.start < s.end), None)
+    if at is None:
+        return sentence
+    start, end = sentence.start, sentence.end
+    first_word = (sentence.text.split() or [""])[0].strip("«\"'(").lower()
+    if first_word in PRONOUNS and at > 0:
+        start = spans[at - 1].start
+    if len(sentence.text.split()) < FRAGMENT_WORDS and at + 1 < len(spans):
+        end = spans[at + 1].end
+    return Span(start, end, text[start:end])
+
+
+def short_answer(question: str, sentence: Span, weights: dict[str, float], max_words: int) -> Span:
+    """The answer inside a chosen sentence: the year, date or number the question asks for
+    when the sentence holds one (nearest the question's words), else the window of at most
+    `max_words` words holding most question words."""
+    typed = typed_span(sentence, answer_type(question), set(weights), _keys)
+    return typed if typed is not None else trim(sentence, weights, max_words)

@@ -61,6 +61,8 @@ class Citation:
     start: int
     end: int
     quote: str
+    answer_start: int | None = None  # the answer's span inside the paragraph, within start:end
+    answer_end: int | None = None
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.models import Answer
+from qa.models import Answer, Citation
 from qa.service import QAService
 from qa.text import normalize
 
@@ -31,6 +31,11 @@ QUESTIONS = [
 ]
 
 
+def stored_text(service: QAService, citation: Citation) -> str:
+    """The stored paragraph a citation points into."""
+    return next(p.text for p in service.document(citation.doc_id)[1] if p.n == citation.paragraph)
+
+
 def assert_cited_answer_is_well_formed(service: QAService, answer: Answer, top_k: int) -> None:
     assert answer.took_ms > 0
     assert len(answer.passages) <= top_k
@@ -45,7 +50,9 @@ def assert_cited_answer_is_well_formed(service: QAService, answer: Answer, top_k
         assert citation.title == stored.title
     if answer.answered:
         assert answer.citations, "an answer always has a citation"
-        assert answer.answer == answer.citations[0].quote
+        first = answer.citations[0]
+        assert first.start <= first.answer_start < first.answer_end <= first.end, "the answer lies in its quote"
+        assert answer.answer == stored_text(service, first)[first.answer_start : first.answer_end]
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     else:
         assert answer.answer is None and answer.citations == []
