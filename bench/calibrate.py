@@ -1,9 +1,12 @@
-"""Fit the answer-confidence calibration (qa/answer.py CALIBRATION) on dev questions.
+"""Fit the sentence selector's confidence (qa/answer.py CALIBRATION) on dev questions.
 
-Asks every question of a SQuAD/PersianQA file (Persian) and of an English translations
+Asks the questions of a SQuAD/PersianQA file (Persian) and of an English translations
 file with abstention off, records each answer's signals, fits one logistic regression
-per question language (answerable = 1, unanswerable = 0), and prints the parameters and
-the threshold at which the given share of answerable Persian questions is answered.
+over both languages (answerable = 1, unanswerable = 0), shifts each language's bias so
+that `--threshold` answers `--answer-rate` of its answerable questions, and prints the
+parameters and the share of unanswerable questions refused there. By default only the
+dev contexts bench/train_reader.py sets aside for calibration are asked, so the figures
+of `qa eval --unseen` come from questions neither model was fitted on.
 
     .venv/bin/python bench/calibrate.py ../shared/data/persianqa_dev.json \
         --en tests/data/en_questions.jsonl --data-dir /tmp/qa-calibrate
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.answer import SIGNAL_NAMES  # noqa: E402
 from qa.evaluate import english_questions, load_questions  # noqa: E402
@@ -37,21 +41,55 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
     return w / std, b - float((w / std) @ mean)
 
 
+def fit_per_language(
+    rows: dict[str, tuple[np.ndarray, np.ndarray]], answer_rate: float, threshold: float
+) -> dict[str, tuple[np.ndarray, float, float]]:
+    """One logistic fit over all languages' (signals, answerable) rows, then a bias per language.
+
+    Each language's bias is shifted so that `threshold` answers `answer_rate` of its answerable
+    questions: a confidence then means the same in every language. Shared weights because a
+    language with few calibration questions (English here) cannot fit its own.
+    Returns {language: (weights, bias, share of unanswerable refused at the threshold)}.
+    """
+    x = np.concatenate([r[0] for r in rows.values()])
+    y = np.concatenate([r[1] for r in rows.values()])
+    weights, bias = fit_logistic(x, y)
+    target = float(np.log(threshold / (1 - threshold)))
+    out = {}
+    for language, (xl, yl) in rows.items():
+        z = xl @ weights + bias
+        answerable = np.sort(z[yl == 1])
+        b = bias + target - float(answerable[int((1 - answer_rate) * len(answerable))])
+        refused = float(np.mean(xl[yl == 0] @ weights + b < target)) if (yl == 0).any() else 0.0
+        out[language] = (weights, b, refused)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path)
     parser.add_argument("--en", type=Path)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-calibrate"))
     parser.add_argument("--answer-rate", type=float, default=0.9)
+    parser.add_argument("--threshold", type=float, default=0.53, help="QA_MIN_CONFIDENCE's default")
+    parser.add_argument(
+        "--all", action="store_true", help="fit on every question (default: the reader's calibration part only)"
+    )
     args = parser.parse_args()
 
-    service = QAService(Settings(data_dir=args.data_dir))
+    service = QAService(Settings(data_dir=args.data_dir, reader="off"))
     service.ensure_seeded()
     service.ingest_documents(service.read_file(args.file.read_bytes(), args.file.name))
     questions = list(load_questions(args.file))
+    if not args.all:  # the contexts bench/train_reader.py keeps for calibration: never trained on
+        from train_reader import dev_split
+
+        keep = set(dev_split()["calibration"])
+        questions = [q for q in questions if q.context_key in keep]
     runs = {"fa": questions}
     if args.en:
         runs["en"] = english_questions(args.en, questions)
+    rows = {}
     for language, qs in runs.items():
         x, y = [], []
         for q in qs:
@@ -59,17 +97,13 @@ def main() -> None:
             if answer.signals:
                 x.append([answer.signals[name] for name in SIGNAL_NAMES])
                 y.append(0.0 if q.impossible else 1.0)
-        xa, ya = np.array(x), np.array(y)
-        w, b = fit_logistic(xa, ya)
-        p = 1 / (1 + np.exp(-(xa @ w + b)))
-        answerable = np.sort(p[ya == 1])
-        threshold = float(answerable[int((1 - args.answer_rate) * len(answerable))])
-        abstained = float(np.mean(p[ya == 0] < threshold))
+        rows[language] = (np.array(x), np.array(y))
+    for language, (w, b, abstained) in fit_per_language(rows, args.answer_rate, args.threshold).items():
         weights = ", ".join(f"{v:.2f}" for v in w)
         print(f'"{language}": Calibration(bias={b:.2f}, weights=({weights})),')
         print(
-            f"  # n={len(ya)}; answering {args.answer_rate:.0%} of answerable needs threshold "
-            f"{threshold:.3f}, which abstains on {abstained:.1%} of unanswerable"
+            f"  # n={len(rows[language][1])}; {args.threshold} answers {args.answer_rate:.0%} of answerable "
+            f"and abstains on {abstained:.1%} of unanswerable"
         )
 
 

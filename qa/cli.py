@@ -257,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="also run BM25-only and dense-only")
     p.add_argument("--no-seeds", action="store_true", help="corpus = the file's contexts only")
     p.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    p.add_argument(
+        "--readers", action="store_true", help="also answer with the sentence selector, beside the trained reader"
+    )
+    p.add_argument(
+        "--unseen",
+        action="store_true",
+        help="ask only questions of contexts the trained reader was neither trained nor calibrated on",
+    )
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -10,6 +10,7 @@ one run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import statistics
@@ -33,6 +34,7 @@ class Question:
     doc_id: str
     answers: list[str]
     impossible: bool
+    context_key: str = ""
 
 
 @dataclass(slots=True)
@@ -115,6 +117,11 @@ def _f1(answer: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def context_key(text: str) -> str:
+    """A short stable name for a context, so a split of a file can be recorded without its text."""
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def load_questions(path: Path) -> Iterator[Question]:
     """Questions of a SQuAD-shaped file, with the doc ids its contexts are ingested under."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -127,6 +134,7 @@ def load_questions(path: Path) -> Iterator[Question]:
                     doc_id=squad_doc_id(path.name, ai, pi),
                     answers=[a["text"] for a in qa.get("answers", [])],
                     impossible=bool(qa.get("is_impossible")),
+                    context_key=context_key(para["context"]),
                 )
 
 
@@ -139,7 +147,7 @@ def english_questions(path: Path, questions: list[Question]) -> list[Question]:
             row = json.loads(line)
             q = by_id.get(str(row["id"]))
             if q is not None:
-                out.append(Question(q.id, row["question_en"], q.doc_id, q.answers, q.impossible))
+                out.append(Question(q.id, row["question_en"], q.doc_id, q.answers, q.impossible, q.context_key))
     return out
 
 
@@ -176,31 +184,48 @@ def plot_curve(curves: dict[str, list[tuple[float, float, float]]], threshold: f
     fig.savefig(path, dpi=120)
 
 
+def unseen_filter(service: QAService) -> set[str]:
+    """Context keys the trained reader was trained or calibrated on (its config records them)."""
+    config = Path(service.settings.reader_dir) / "config.json"
+    if not config.exists():
+        return set()
+    split = json.loads(config.read_text(encoding="utf-8")).get("dev_split", {})
+    return set(split.get("train", [])) | set(split.get("calibration", []))
+
+
 def run_eval(service: QAService, args: argparse.Namespace) -> int:
     """Ingest the file's contexts, ask its questions, print the figures."""
     path = Path(args.file)
     docs = service.read_file(path.read_bytes(), path.name)
     service.ingest_documents(docs)
     questions = list(load_questions(path))
+    if args.unseen:
+        seen = unseen_filter(service)
+        questions = [q for q in questions if q.context_key not in seen]
     if args.limit:
         questions = questions[: args.limit]
     runs = {"fa": questions}
     if args.en:
         runs["en"] = english_questions(Path(args.en), questions)
     modes = [Fusion.HYBRID, Fusion.DENSE, Fusion.BM25, Fusion.RRF] if args.compare else [service.fusion]
+    readers = [True, False] if args.readers and service.trained_reader else [True]
     threshold = service.settings.min_confidence
     figures: dict[str, dict[str, float | int]] = {}
     curves = {}
-    for mode in modes:
-        service.fusion = mode
-        for language, qs in runs.items():
-            report = run_questions(service, qs, args.k)
-            label = f"{language}:{mode.value}"
-            figures[label] = report.figures(threshold, args.k)
-            curves[label] = report.curve()
+    for reader in readers:
+        service.reader_enabled = reader
+        answerer = "" if not args.readers else (":reader" if reader and service.trained_reader else ":selector")
+        for mode in modes if reader or not args.compare else [Fusion.HYBRID]:
+            service.fusion = mode
+            for language, qs in runs.items():
+                report = run_questions(service, qs, args.k)
+                label = f"{language}:{mode.value}{answerer}"
+                figures[label] = report.figures(threshold, args.k)
+                curves[label] = report.curve()
     service.fusion = Fusion.HYBRID
+    service.reader_enabled = True
     if args.plot:
-        plot_curve({k: v for k, v in curves.items() if k.endswith(Fusion.HYBRID.value)}, threshold, Path(args.plot))
+        plot_curve({k: v for k, v in curves.items() if f":{Fusion.HYBRID.value}" in k}, threshold, Path(args.plot))
     if args.json:
         print(json.dumps({"threshold": threshold, "figures": figures, "curves": curves}, ensure_ascii=False, indent=1))
         return 0
@@ -209,7 +234,8 @@ def run_eval(service: QAService, args: argparse.Namespace) -> int:
         f"{path.name}: {len(questions)} questions, corpus of {service.store.counts()[0]} documents, "
         f"QA_MIN_CONFIDENCE={threshold}"
     )
-    print("run".ljust(14) + "".join(c.rjust(max(8, len(c) + 1)) for c in columns))
+    width = max(14, *(len(label) + 2 for label in figures))
+    print("run".ljust(width) + "".join(c.rjust(max(8, len(c) + 1)) for c in columns))
     for label, row in figures.items():
-        print(label.ljust(14) + "".join(str(row[c]).rjust(max(8, len(c) + 1)) for c in columns))
+        print(label.ljust(width) + "".join(str(row[c]).rjust(max(8, len(c) + 1)) for c in columns))
     return 0

@@ -14,6 +14,10 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from qa.errors import ModelUnavailable
 from qa.models import Paragraph
@@ -106,3 +110,150 @@ class ExtractiveReader:
                             span = Span(start, end, paragraph.text[start:end])
                             best = ReaderSpan(paragraph, span, score, null)
         return best
+
+
+MAX_SPAN_TOKENS = 24
+_EDGE_PUNCTUATION = " \t\n،,.;؛:!?؟«»\"'()[]{}"
+
+
+@dataclass(slots=True)
+class ReaderAnswer:
+    """The trained reader's choice: the sentence that answers, the span in it, and scores.
+
+    `answer_logit` is the chosen sentence's score minus its window's "no answer" score
+    (log-odds that this sentence answers); `runner_up` the same for the next best sentence.
+    """
+
+    paragraph: Paragraph
+    rank: int  # the passage's place in the retrieved list
+    sentence: Span
+    span: Span
+    answer_logit: float
+    runner_up: float
+    null_probability: float
+    span_score: float
+
+
+def _word_bounds(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """`start:end` widened to whole words inside `lo:hi`, without edge punctuation."""
+    while start > lo and not text[start - 1].isspace():
+        start -= 1
+    while end < hi and not text[end].isspace() and text[end] not in "،,;؛:!?؟»)":
+        end += 1
+    while start < end and text[start] in _EDGE_PUNCTUATION:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_PUNCTUATION:
+        end -= 1
+    return start, end
+
+
+class TrainedReader:
+    """The reader trained by bench/train_reader.py from the bundled encoder (`models/reader/`).
+
+    It reads each passage (in windows of whole sentences) with the question, scores every
+    sentence against "no answer", and cuts the answer span out of the best sentence.
+    """
+
+    def __init__(self, folder: Path, encoder: tuple[Any, Any] | None = None) -> None:
+        """Load `folder` onto the bundled encoder, or onto `encoder` (a BertModel and an
+        E5Tokenizer-like tokenizer: the tests use a tiny one)."""
+        import torch
+        from safetensors.torch import load_file
+
+        from embeddings.e5_encoder import load_encoder
+        from embeddings.reader_net import WEIGHTS_FILE, ReaderConfig, build_heads, load_trained_state
+
+        try:
+            self.config = ReaderConfig.load(folder)
+            state = load_file(str(folder / WEIGHTS_FILE))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelUnavailable(
+                f"cannot load the trained reader from {folder} ({exc}); rebuild it with "
+                "`.venv/bin/python bench/train_reader.py`, or set QA_READER=off."
+            ) from exc
+        self._model, self._tokenizer = encoder or load_encoder()
+        self._heads = build_heads(self._model.config.hidden_size)
+        load_trained_state(self._model, self._heads, state)
+        self._model.eval()
+        self._heads.eval()
+        self._torch = torch
+        self.name = str(folder)
+
+    def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
+        """The best answering sentence of the paragraphs and the span in it, with scores."""
+        from embeddings.reader_net import batch_tensors, embed_tokens, encode_windows, head_outputs, run_layers
+        from qa.text import sentences
+
+        windows, owners, spans_of = [], [], []
+        for rank, paragraph in enumerate(paragraphs):
+            spans = [(s.start, s.end) for s in sentences(paragraph.text)]
+            spans_of.append(spans)
+            for window in encode_windows(
+                self._tokenizer, question, paragraph.title, paragraph.text, spans, self.config.max_length
+            ):
+                if window.sentences:
+                    windows.append(window)
+                    owners.append(rank)
+        if not windows:
+            return None
+        torch = self._torch
+        batch = batch_tensors(windows, self._tokenizer.pad)
+        with torch.inference_mode():
+            hidden = embed_tokens(self._model, batch["input_ids"])
+            hidden = run_layers(self._model, hidden, batch["attention_mask"], self._model.encoder.layer)
+            choice, start, end = head_outputs(self._heads, hidden, batch)
+        choice, start, end = choice.numpy(), start.numpy(), end.numpy()
+        options = []  # (log-odds, window, sentence slot)
+        for w, window in enumerate(windows):
+            for k in range(len(window.sentences)):
+                options.append((float(choice[w, k + 1] - choice[w, 0]), w, k))
+        options.sort(key=lambda o: -o[0])
+        best, w, k = options[0]
+        rank = owners[w]
+        # The runner-up is the best other sentence (the same sentence read in another window is not).
+        chosen_sentence = (rank, windows[w].sentence_index[k])
+        runner_up = next(
+            (o[0] for o in options[1:] if (owners[o[1]], windows[o[1]].sentence_index[o[2]]) != chosen_sentence),
+            best - 10.0,
+        )
+        window, paragraph = windows[w], paragraphs[rank]
+        first, stop = window.sentences[k]
+        s_start, s_end = spans_of[rank][window.sentence_index[k]]
+        best_span, best_score = (first, first), float("-inf")
+        for i in range(first, stop):
+            for j in range(i, min(stop, i + MAX_SPAN_TOKENS)):
+                score = float(start[w, i] + end[w, j])
+                if score > best_score:
+                    best_span, best_score = (i, j), score
+        a, b = window.offsets[best_span[0]][0], window.offsets[best_span[1]][1]
+        a, b = _word_bounds(paragraph.text, max(a, s_start), min(b, s_end), s_start, s_end)
+        if b <= a:
+            a, b = s_start, s_end
+        row = choice[w, : len(window.sentences) + 1]
+        null_probability = float(np.exp(row[0] - row.max()) / np.exp(row - row.max()).sum())
+        return ReaderAnswer(
+            paragraph=paragraph,
+            rank=rank,
+            sentence=Span(s_start, s_end, paragraph.text[s_start:s_end]),
+            span=Span(a, b, paragraph.text[a:b]),
+            answer_logit=best,
+            runner_up=runner_up,
+            null_probability=null_probability,
+            span_score=best_score - float(start[w, 0] + end[w, 0]),
+        )
+
+
+READER_SIGNALS = ("answer_logit", "margin", "null_probability", "span_score", "passage_dense", "top_dense", "rank")
+
+
+def reader_confidence(calibration: dict[str, dict[str, object]], language: str, signals: dict[str, float]) -> float:
+    """Logistic confidence over the reader's signals, with the parameters of the question's
+    language (fitted by bench/train_reader.py on dev questions the reader never saw;
+    languages without their own use English's)."""
+    params = calibration.get(language) or calibration.get("en")
+    if not params:
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, signals["answer_logit"]))))
+    weights = params["weights"]
+    assert isinstance(weights, dict)
+    z = float(params["bias"]) + sum(float(w) * signals[name] for name, w in weights.items())  # type: ignore[arg-type]
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))

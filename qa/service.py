@@ -31,14 +31,15 @@ from qa.answer import (
     choose_span,
     citation,
     question_weights,
-    trim,
+    quote_span,
+    short_answer,
 )
-from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch, QAError
+from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch, ModelUnavailable, QAError
 from qa.ingest import PreparedDocument, find_files, prepare, read_bytes, slug
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
 from qa.models import Answer, Citation, Document, Paragraph, Passage, SourceDocument
-from qa.reader import ExtractiveReader
+from qa.reader import ExtractiveReader, TrainedReader, reader_confidence
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
@@ -108,7 +109,9 @@ def passage_input(title: str, text: str) -> str:
 class QAService:
     """Documents in, cited answers out, for one data directory."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, trained_reader: TrainedReader | None = None
+    ) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
         self.store = Store(self.data_dir)
@@ -116,11 +119,13 @@ class QAService:
         self._write = threading.Lock()
         self._embedder = embedder
         self._reader: ExtractiveReader | None = None
+        self._trained: TrainedReader | None | bool = trained_reader  # False: unavailable, selector used
         self._embedder_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._local = threading.local()
         self.fusion = Fusion.HYBRID
+        self.reader_enabled = True  # `qa eval --readers` turns the trained reader off to compare
         stored = self.store.model
         configured = canonical_model_name(settings.model) if settings.model else None
         if embedder is not None:
@@ -152,6 +157,24 @@ class QAService:
                 if self._reader is None:
                     self._reader = ExtractiveReader(self.settings.reader_model, self.settings.device)
         return self._reader
+
+    @property
+    def trained_reader(self) -> TrainedReader | None:
+        """The reader trained from the bundled encoder (QA_READER=trained), loaded on first use.
+
+        Without its weights or torch it is off, with one warning, and the selector answers.
+        """
+        if self._trained is None:
+            with self._embedder_lock:
+                if self._trained is None:
+                    self._trained = False
+                    folder = Path(self.settings.reader_dir)
+                    if self.settings.reader == "trained" and not self.settings.reader_model:
+                        try:
+                            self._trained = TrainedReader(folder)
+                        except (ModelUnavailable, ImportError) as exc:
+                            log.warning("the trained reader is off, answers come from the sentence selector: %s", exc)
+        return self._trained or None
 
     def warm_up(self) -> None:
         """Load the model and run it once, so the first question is not the slow one."""
@@ -550,7 +573,7 @@ class QAService:
         return dict(zip(unique, self.bm25.idf(unique).tolist(), strict=True))
 
     def _select_span(
-        self, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
+        self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
     ) -> tuple[Citation, float, dict[str, float]] | None:
         """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
         if not passages:
@@ -562,9 +585,12 @@ class QAService:
         choice = choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
         if choice is None:
             return None
-        span = trim(choice.span, weights, self.settings.max_answer_words)
+        quoted = quote_span(choice.paragraph.text, choice.span)
+        span = short_answer(question, quoted, weights, self.settings.max_answer_words)
         confidence = round(calibration_for(language).confidence(choice.signals), 4)
-        return citation(1, choice.paragraph, span), confidence, choice.signals.as_dict()
+        cited = citation(1, choice.paragraph, quoted)
+        cited.answer_start, cited.answer_end = span.start, span.end
+        return cited, confidence, choice.signals.as_dict()
 
     def _read_span(self, question: str, passages: list[Passage]) -> tuple[Citation, float, dict[str, float]] | None:
         """The extractive reader's answer (QA_READER_MODEL) and its no-answer confidence."""
@@ -573,6 +599,29 @@ class QAService:
             return None
         signals = {"reader_score": round(read.score, 4), "reader_null_score": round(read.null_score, 4)}
         return citation(1, read.paragraph, read.span), round(read.confidence, 4), signals
+
+    def _trained_span(
+        self, question: str, passages: list[Passage], language: str
+    ) -> tuple[Citation, float, dict[str, float]] | None:
+        """The trained reader's answer: a short span, cited with the sentence it stands in."""
+        reader = self.trained_reader
+        assert reader is not None
+        read = reader.read(question, [p.paragraph for p in passages[:PASSAGES_READ]])
+        if read is None:
+            return None
+        signals = {
+            "answer_logit": read.answer_logit,
+            "margin": read.answer_logit - read.runner_up,
+            "null_probability": read.null_probability,
+            "span_score": read.span_score,
+            "passage_dense": passages[read.rank].dense,
+            "top_dense": passages[0].dense,
+            "rank": float(read.rank),
+        }
+        cited = citation(1, read.paragraph, quote_span(read.paragraph.text, read.sentence))
+        cited.answer_start, cited.answer_end = read.span.start, read.span.end
+        confidence = round(reader_confidence(reader.config.calibration, language, signals), 4)
+        return cited, confidence, {k: round(float(v), 4) for k, v in signals.items()}
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
@@ -591,13 +640,19 @@ class QAService:
         language = detect_language(question)
         passages, qvec, terms = self._passages(question, max(top_k, PASSAGES_READ))
         answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
-        found = (
-            self._read_span(question, passages) if self.reader else self._select_span(passages, qvec, terms, language)
-        )
+        if self.reader:
+            found = self._read_span(question, passages)
+        elif passages and self.reader_enabled and self.trained_reader:
+            found = self._trained_span(question, passages, language)
+        else:
+            found = self._select_span(question, passages, qvec, terms, language)
         if found is not None:
             cited, answer.confidence, answer.signals = found
             if answer.confidence >= threshold:
-                answer.answered, answer.answer, answer.citations = True, cited.quote, [cited]
+                text = cited.quote
+                if cited.answer_start is not None and cited.answer_end is not None:
+                    text = cited.quote[cited.answer_start - cited.start : cited.answer_end - cited.start]
+                answer.answered, answer.answer, answer.citations = True, text, [cited]
         answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 

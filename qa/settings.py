@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="A local extractive question-answering model (transformers) that picks the "
         "answer span and says when there is none; unset uses the built-in sentence selector.",
     )
+    reader: Literal["trained", "off"] = Field(
+        "trained",
+        description="`trained`: the reader trained from the bundled encoder (models/reader, built by "
+        "bench/train_reader.py) picks the answer sentence and span and says when there is none; "
+        "`off`: the sentence selector. QA_READER_MODEL, when set, takes precedence.",
+    )
+    reader_dir: Path = Field(REPO_ROOT / "models" / "reader", description="The trained reader's folder.")
     max_documents_per_upload: int = Field(
         1000, ge=1, description="Most documents one POST /documents may hold (a .jsonl or SQuAD .json file)."
     )

@@ -1,0 +1,422 @@
+"""Train the reader (`embeddings.reader_net`) from the bundled encoder, on this CPU, and
+write `models/reader/` (the fine-tuned top layers and heads, fp16).
+
+Data (all recorded in models/README.md):
+- bench/reader_data/*.jsonl: paragraphs, questions (Persian and English) and answer spans
+  written for this project (MIT); each question is used in both languages;
+- the training part of ../shared/data/persianqa_dev.json (GPL-3.0, read in place, never
+  copied): DEV_TRAIN_CONTEXTS of its 40 contexts, chosen by a fixed permutation; the next
+  DEV_CALIBRATION_CONTEXTS are kept for calibration, the rest for evaluation, and neither
+  is ever trained on;
+- "no answer" examples made by pairing each question with another paragraph of its file.
+
+The lower layers are frozen, so their outputs are computed once and cached; only the top
+layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
+
+    .venv/bin/python bench/train_reader.py            # train, save, print held-out figures
+    .venv/bin/python bench/train_reader.py --eval-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from embeddings.e5_encoder import build_encoder  # noqa: E402
+from embeddings.e5_tokenizer import load_tokenizer  # noqa: E402
+from embeddings.reader_net import (  # noqa: E402
+    WEIGHTS_FILE,
+    ReaderConfig,
+    Window,
+    batch_tensors,
+    build_heads,
+    embed_tokens,
+    encode_windows,
+    head_outputs,
+    run_layers,
+    trained_state,
+)
+from qa.evaluate import context_key, english_questions, load_questions  # noqa: E402
+from qa.reader import READER_SIGNALS  # noqa: E402
+from qa.text import sentences  # noqa: E402
+
+DEV = REPO.parent / "shared" / "data" / "persianqa_dev.json"
+EN = REPO / "tests" / "data" / "en_questions.jsonl"
+OUT = REPO / "models" / "reader"
+CHECKPOINT = REPO / "bench" / "out" / "reader-checkpoint.pt"
+LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-layers.pt"
+SEED = 13
+DEV_TRAIN_CONTEXTS = 10
+DEV_CALIBRATION_CONTEXTS = 10
+FIRST_TRAINED_LAYER = 9
+NEGATIVE_SHARE = 0.3
+
+
+@dataclass(slots=True)
+class Example:
+    """One question against one paragraph; `answer` is (start, end) in the text, or None."""
+
+    question: str
+    title: str
+    text: str
+    answer: tuple[int, int] | None
+
+
+def dev_split() -> dict[str, list[str]]:
+    """The dev contexts' keys by part: train, calibration, eval (a fixed permutation)."""
+    data = json.loads(DEV.read_text(encoding="utf-8"))
+    keys = [context_key(p["context"]) for a in data["data"] for p in a["paragraphs"]]
+    order = list(range(len(keys)))
+    random.Random(SEED).shuffle(order)
+    cut1, cut2 = DEV_TRAIN_CONTEXTS, DEV_TRAIN_CONTEXTS + DEV_CALIBRATION_CONTEXTS
+    return {
+        "train": [keys[i] for i in order[:cut1]],
+        "calibration": [keys[i] for i in order[cut1:cut2]],
+        "eval": [keys[i] for i in order[cut2:]],
+    }
+
+
+def dev_examples(part: list[str]) -> list[Example]:
+    """Dev questions (Persian, and English where translated) of the contexts in `part`."""
+    english = {}
+    for line in EN.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            english[str(row["id"])] = row["question_en"]
+    keep = set(part)
+    out = []
+    data = json.loads(DEV.read_text(encoding="utf-8"))
+    for article in data["data"]:
+        for p in article["paragraphs"]:
+            if context_key(p["context"]) not in keep:
+                continue
+            for qa in p["qas"]:
+                answer = None
+                if not qa.get("is_impossible") and qa["answers"]:
+                    a = qa["answers"][0]
+                    answer = (a["answer_start"], a["answer_start"] + len(a["text"]))
+                    if p["context"][answer[0] : answer[1]] != a["text"]:
+                        found = p["context"].find(a["text"])
+                        answer = (found, found + len(a["text"])) if found >= 0 else None
+                        if answer is None:
+                            continue
+                for text in (qa["question"], english.get(str(qa["id"]))):
+                    if text:
+                        out.append(Example(text, article.get("title", ""), p["context"], answer))
+    return out
+
+
+def written_examples(rng: random.Random) -> list[Example]:
+    """The project's own data: every question in both languages, plus no-answer pairings."""
+    out = []
+    for path in sorted((REPO / "bench" / "reader_data").glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for i, row in enumerate(rows):
+            context = row["context"]
+            for qa in row["qas"]:
+                answer = None
+                if qa["answer"] is not None:
+                    start = context.find(qa["answer"])
+                    answer = (start, start + len(qa["answer"]))
+                for question in (qa["question_fa"], qa["question_en"]):
+                    out.append(Example(question, row["title"], context, answer))
+                    if rng.random() < NEGATIVE_SHARE and len(rows) > 1:
+                        other = rows[rng.choice([j for j in range(len(rows)) if j != i])]
+                        out.append(Example(question, other["title"], other["context"], None))
+    return out
+
+
+@dataclass(slots=True)
+class Target:
+    window: Window
+    choice: int  # 0: no answer; k+1: the window's sentence k
+    start: int  # token index; 0 for no answer
+    end: int
+
+
+def targets(tokenizer, example: Example) -> list[Target]:
+    """Each window of the example with what the reader should say of it."""
+    spans = [(s.start, s.end) for s in sentences(example.text)]
+    out = []
+    for window in encode_windows(tokenizer, example.question, example.title, example.text, spans):
+        choice, start, end = 0, 0, 0
+        if example.answer is not None:
+            a_start, a_end = example.answer
+            for k, (first, stop) in enumerate(window.sentences):
+                s_index = window.sentence_index[k]
+                s_start, s_end = spans[s_index]
+                if s_start <= a_start < s_end:
+                    choice = k + 1
+                    tokens = [
+                        i
+                        for i in range(first, stop)
+                        if window.offsets[i] and window.offsets[i][1] > a_start and window.offsets[i][0] < a_end
+                    ]
+                    if tokens:
+                        start, end = tokens[0], tokens[-1]
+                    break
+        out.append(Target(window, choice, start, end))
+    return out
+
+
+def cache_lower(model, batch_targets: list[Target], pad: int):
+    """The frozen layers' output for a batch (fp16), computed once."""
+    import torch
+
+    batch = batch_tensors([t.window for t in batch_targets], pad)
+    with torch.no_grad():
+        hidden = embed_tokens(model, batch["input_ids"])
+        hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer[:FIRST_TRAINED_LAYER])
+    return hidden.half(), batch
+
+
+def batches(items: list[Target], size: int, rng: random.Random) -> list[list[Target]]:
+    """Batches of similar length (less padding), in a shuffled order."""
+    order = sorted(items, key=lambda t: len(t.window.ids))
+    groups = [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(groups)
+    return groups
+
+
+def loss_of(heads, hidden, batch, group: list[Target], span_weight: float):
+    import torch
+    from torch.nn import functional as F
+
+    choice, start, end = head_outputs(heads, hidden, batch)
+    c_target = torch.tensor([t.choice for t in group])
+    s_target = torch.tensor([t.start for t in group])
+    e_target = torch.tensor([t.end for t in group])
+    span = F.cross_entropy(start, s_target) + F.cross_entropy(end, e_target)
+    return F.cross_entropy(choice, c_target) + span_weight * span
+
+
+def train(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(SEED)
+    model, tokenizer = build_encoder(), load_tokenizer()  # the bundled weights, dequantised
+    model.eval()
+    split = dev_split()
+    examples = written_examples(rng) + dev_examples(split["train"])
+    items = [t for e in examples for t in targets(tokenizer, e)]
+    print(
+        f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
+        f"{sum(t.choice > 0 for t in items)} with an answer",
+        flush=True,
+    )
+    started = time.time()
+    groups = batches(items, args.batch, rng)
+    if args.resume and LOWER_CACHE.exists():  # the frozen layers' outputs of an earlier run (same seed, same data)
+        lowers = torch.load(LOWER_CACHE)
+        cached = [(group, *lower) for group, lower in zip(groups, lowers, strict=True)]
+    else:
+        cached = []
+        for group in groups:
+            cached.append((group, *cache_lower(model, group, tokenizer.pad)))
+            if len(cached) % 20 == 0:
+                print(f"cached {len(cached)} batches, {time.time() - started:.0f} s", flush=True)
+        LOWER_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        torch.save([(lower, batch) for _, lower, batch in cached], LOWER_CACHE)
+    print(f"lower layers cached in {time.time() - started:.0f} s", flush=True)
+
+    top = torch.nn.ModuleList(model.encoder.layer[FIRST_TRAINED_LAYER:])
+    heads = build_heads(model.config.hidden_size)
+    params = [
+        {"params": top.parameters(), "lr": args.lr},
+        {"params": heads.parameters(), "lr": args.head_lr},
+    ]
+    optimizer = torch.optim.AdamW(params, weight_decay=0.01)
+    steps = args.epochs * len(cached)
+    warmup = max(1, int(0.06 * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
+    )
+    first_epoch = 0
+    if args.resume and CHECKPOINT.exists():
+        state = torch.load(CHECKPOINT)
+        top.load_state_dict(state["top"])
+        heads.load_state_dict(state["heads"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        first_epoch = state["epoch"] + 1
+        print(f"resumed after epoch {state['epoch'] + 1}", flush=True)
+    top.train()
+    heads.train()
+    for epoch in range(first_epoch, args.epochs):
+        order = list(range(len(cached)))
+        rng.shuffle(order)
+        total, started = 0.0, time.time()
+        for n, i in enumerate(order, 1):
+            group, lower, batch = cached[i]
+            hidden = run_layers(model, lower.float(), batch["attention_mask"], top)
+            loss = loss_of(heads, hidden, batch, group, args.span_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(top.parameters()) + list(heads.parameters()), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += float(loss)
+            if n % 25 == 0:
+                print(
+                    f"epoch {epoch + 1} step {n}/{len(order)} loss {total / n:.3f} {time.time() - started:.0f} s",
+                    flush=True,
+                )
+        CHECKPOINT.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "top": top.state_dict(),
+                "heads": heads.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "epoch": epoch,
+            },
+            CHECKPOINT,
+        )
+        print(f"epoch {epoch + 1} done: loss {total / len(order):.3f}, {time.time() - started:.0f} s", flush=True)
+    save(model, heads, split, examples)
+
+
+def save(model, heads, split: dict[str, list[str]], examples: list[Example]) -> None:
+    from safetensors.torch import save_file
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    save_file(trained_state(model, heads, FIRST_TRAINED_LAYER), str(OUT / WEIGHTS_FILE))
+    old = ReaderConfig.load(OUT) if (OUT / "config.json").exists() else None
+    config = ReaderConfig(
+        FIRST_TRAINED_LAYER,
+        calibration=old.calibration if old else {},
+        meta={
+            "seed": SEED,
+            "trained_on": {"written_examples": sum(1 for _ in examples), "dev_contexts": split["train"]},
+            "dev_split": split,
+        },
+    )
+    config.save(OUT)
+    print(f"wrote {OUT / WEIGHTS_FILE} ({(OUT / WEIGHTS_FILE).stat().st_size / 1e6:.1f} MB)", flush=True)
+
+
+def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, float]:
+    """Reader-only figures on held-out dev contexts, given the gold paragraph."""
+    from qa.models import Paragraph
+    from qa.reader import TrainedReader
+
+    reader = TrainedReader(OUT)
+    split = dev_split()
+    keys = [k for part in parts for k in split[part]]
+    examples = dev_examples(keys)
+    sentence_ok = span_ok = answerable = 0
+    margins: list[tuple[float, bool]] = []
+    words = []
+    for e in examples:
+        paragraph = Paragraph(0, "d", 0, e.text, e.title)
+        read = reader.read(e.question, [paragraph])
+        if read is None:
+            continue
+        margins.append((read.answer_logit, e.answer is not None))
+        if e.answer is None:
+            continue
+        answerable += 1
+        gold = e.text[e.answer[0] : e.answer[1]]
+        if read.sentence.start <= e.answer[0] < read.sentence.end:
+            sentence_ok += 1
+        if gold in read.span.text:
+            span_ok += 1
+        words.append(len(read.span.text.split()))
+    pos = [m for m, a in margins if a]
+    neg = [m for m, a in margins if not a]
+    auc = np.mean([p > n for p in pos for n in neg]) if pos and neg else 0.0
+    figures = {
+        "questions": len(examples),
+        "answer sentence right": round(sentence_ok / max(answerable, 1), 3),
+        "span contains gold": round(span_ok / max(answerable, 1), 3),
+        "median span words": float(np.median(words)) if words else 0.0,
+        "answerable-vs-not AUC": round(float(auc), 3),
+    }
+    print(json.dumps(figures, ensure_ascii=False), flush=True)
+    return figures
+
+
+def calibrate(data_dir: Path, answer_rate: float, threshold: float) -> None:
+    """Fit the confidence (logistic over READER_SIGNALS) on the calibration part of the dev
+    data, asked through the service over the whole dev corpus plus the seeds, as users ask.
+
+    One set of weights for both languages (English has few calibration questions) and a bias
+    per language, set so that `threshold` answers `answer_rate` of that language's answerable
+    questions: a confidence means the same whichever language the question is in.
+    """
+    sys.path.insert(0, str(REPO / "bench"))
+    from calibrate import fit_per_language
+
+    from qa.service import QAService
+    from qa.settings import Settings
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    service = QAService(Settings(data_dir=data_dir, reader="trained", reader_dir=OUT))
+    service.ensure_seeded()
+    service.ingest_documents(service.read_file(DEV.read_bytes(), DEV.name))
+    keep = set(dev_split()["calibration"])
+    questions = [q for q in load_questions(DEV) if q.context_key in keep]
+    runs = {"fa": questions, "en": english_questions(EN, questions)}
+    rows = {}
+    for language, qs in runs.items():
+        x, y = [], []
+        for q in qs:
+            answer = service.ask(q.text, 5, min_confidence=0.0)
+            if answer.signals:
+                x.append([answer.signals[name] for name in READER_SIGNALS])
+                y.append(0.0 if q.impossible else 1.0)
+        rows[language] = (np.array(x), np.array(y))
+    calibration = {}
+    for language, (weights, bias, refused) in fit_per_language(rows, answer_rate, threshold).items():
+        calibration[language] = {
+            "bias": round(bias, 4),
+            "weights": {n: round(float(w), 4) for n, w in zip(READER_SIGNALS, weights, strict=True)},
+            "fitted_on": {
+                "answerable": int(rows[language][1].sum()),
+                "unanswerable": int((rows[language][1] == 0).sum()),
+            },
+            "refused_at_threshold": round(refused, 3),
+        }
+        print(f"{language}: n={len(rows[language][1])}, {threshold} answers {answer_rate:.0%}, refuses {refused:.1%}")
+    config = ReaderConfig.load(OUT)
+    config.calibration = calibration
+    config.save(OUT)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--head-lr", type=float, default=2e-3)
+    parser.add_argument("--span-weight", type=float, default=0.25)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--eval-only", action="store_true")
+    parser.add_argument("--calibrate-only", action="store_true")
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-reader-calibrate"))
+    parser.add_argument("--answer-rate", type=float, default=0.9)
+    parser.add_argument("--threshold", type=float, default=0.53, help="QA_MIN_CONFIDENCE's default")
+    args = parser.parse_args()
+    if not (args.eval_only or args.calibrate_only):
+        train(args)
+    if not args.eval_only:
+        calibrate(args.data_dir, args.answer_rate, args.threshold)
+    evaluate_given_passage()
+
+
+if __name__ == "__main__":
+    main()

