@@ -209,4 +209,5 @@ def citation(n: int, paragraph: Paragraph, span: Span) -> Citation:
         start=span.start,
         end=span.end,
         quote=paragraph.text[span.start : span.end],
+        section=paragraph.section,
     )
