@@ -7,7 +7,7 @@ rely only on the named ones.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -55,6 +55,7 @@ class CitationOut(_Open):
     start: int
     end: int
     quote: str
+    section: str = Field("", description="The heading the paragraph stands under on its page, if any.")
 
 
 class PassageOut(_Open):
@@ -62,6 +63,7 @@ class PassageOut(_Open):
 
     doc_id: str
     title: str
+    section: str = Field("", description="The heading the paragraph stands under on its page, if any.")
     source: str = ""
     paragraph: int
     text: str
@@ -150,13 +152,30 @@ class ParagraphOut(_Open):
 
     n: int
     text: str
+    section: str = Field("", description="The heading it stands under on its page.")
+    citable_start: int = Field(
+        0, description="Answers quote from here on: a date stamp or agency tag glued to a lead comes before."
+    )
+
+
+class BlockOut(_Open):
+    """One block of the page as ingest saw it, with its label and the reason for it."""
+
+    n: int
+    text: str
+    label: Literal["body", "heading", "furniture"]
+    reason: str
+    section: str = Field("", description="The heading a body block stands under.")
+    paragraph: int | None = Field(None, description="The stored paragraph it became; null when none.")
 
 
 class DocumentDetail(_Open):
-    """The body of `GET /documents/{id}`: the summary and every paragraph in order."""
+    """The body of `GET /documents/{id}`: the summary and every paragraph in order (and with
+    `?blocks=true`, every block of the page, stored or not, with its label and reason)."""
 
     document: DocumentOut
     paragraphs: list[ParagraphOut]
+    blocks: list[BlockOut] | None = None
 
 
 class HealthOut(_Open):
