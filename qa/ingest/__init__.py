@@ -62,10 +62,12 @@ class PreparedDocument:
 
     @property
     def content_hash(self) -> str:
-        """Changes exactly when what would be stored changes (paragraphs, sections, labels)."""
+        """Changes exactly when what would be stored changes: paragraphs, their sections and
+        citable starts, the blocks' labels (not the wording of a reason: a block that recurs in
+        another document gives a new reason, and re-ingesting unchanged files embeds nothing)."""
         parts = [self.title, self.source]
         parts += [f"{p.start}\x1f{p.section}\x1f{p.text}" for p in self.clean]
-        parts += [f"{b.label}\x1f{b.reason}\x1f{b.text}" for b in self.blocks]
+        parts += [f"{b.label}\x1f{b.text}" for b in self.blocks]
         return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 

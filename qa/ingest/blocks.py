@@ -295,7 +295,9 @@ def _intrinsic(b: _Block, recurring: Mapping[str, int]) -> None:
         return b.set(FURNITURE, "a messenger-channel promo")
     prose = b.ends_sentence and b.words >= PROSE_WORDS
     if b.key and not prose and (others := recurring.get(b.key, 0)):
-        return b.set(FURNITURE, f"recurs in {others} other document{'s' * (others > 1)} of the corpus: site furniture")
+        # weak: a document that is all recurring text is a copy of another, not furniture
+        what = f"recurs in {others} other document{'s' * (others > 1)} of the corpus: site furniture"
+        return b.set(FURNITURE, what, weak=True)
     if b.markup == "heading":
         return b.set(HEADING, "marked as a heading by the file's markup")
     if kind := _MARKED_BODY.get(b.markup):
@@ -400,6 +402,11 @@ def classify(
     """
     marked, recurring = marked or {}, recurring or {}
     blocks = [_features(n, text, marked.get(text, "")) for n, text in enumerate(texts)]
+    sentences = [b for b in blocks if b.ends_sentence]
+    if sum(bool(recurring.get(b.key)) for b in sentences) * 2 >= len(sentences) > 0:
+        # Most of its prose is in other documents too: a copy of one of them, whose sentences
+        # are its content; only its non-sentences may still be site furniture by recurring.
+        recurring = {b.key: n for b in blocks if not b.ends_sentence and (n := recurring.get(b.key, 0))}
     for b in blocks:
         _intrinsic(b, recurring)
     _sections(blocks)
