@@ -34,7 +34,7 @@ from qa.service import QAService
 from qa.settings import Settings
 
 PERSIAN_QUESTION = "بشار اسد با چه کسی تلفنی گفتگو کرد؟"
-ENGLISH_QUESTION = "In which city was the de-escalation agreement signed?"
+ENGLISH_QUESTION = "How many safe zones did the 2017 agreement create in Syria?"
 ZAYANDEH = "The Zayandeh River flows through Isfahan and is crossed by the Si-o-se-pol bridge, built in 1602."
 SNAPSHOT_QUERY = "آتش بس"
 

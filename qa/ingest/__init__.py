@@ -100,7 +100,7 @@ def validate_id(doc_id: str) -> str:
 def document_id(doc: SourceDocument, fallback_id: str | None = None) -> str:
     """The id a document gets: its own, `fallback_id`, or a hash of its text (so posting the
     same text twice replaces rather than duplicates)."""
-    text = "\n".join(doc.text_paragraphs)
+    text = require_unicode("\n".join(doc.text_paragraphs), "the document's text")
     return validate_id(doc.id or fallback_id or "doc-" + hashlib.sha1(text.encode()).hexdigest()[:12])
 
 
