@@ -109,7 +109,7 @@ def passage_input(title: str, text: str, section: str = "") -> str:
     in 1992"). A title of a few words (a Wikipedia article's, "هواپیمایی ماهان") supplies it:
     on the PersianQA dev data, dense hit@1 0.979 -> 0.986 on paragraphs alone, and the answer
     holds the gold 0.60 -> 0.63 of the time. A headline is a sentence of its own and pulls
-    every sentence of the page towards the lead (measured on the seed news pages), so a
+    every sentence of the page towards the lead (measured on the earlier stand-in seeds), so a
     title longer than TITLE_CONTEXT_MAX_WORDS is left out. A section heading ("گفتگوی رهبران
     سوریه و عراق") is a few words about just the paragraphs under it, so it always goes in.
     """
