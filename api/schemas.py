@@ -7,7 +7,7 @@ rely only on the named ones.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -57,6 +57,7 @@ class CitationOut(_Open):
     quote: str
     answer_start: int | None = Field(None, description="Where the answer starts in the paragraph (inside the quote).")
     answer_end: int | None = Field(None, description="Where the answer ends in the paragraph.")
+    section: str = Field("", description="The heading the paragraph stands under on its page, if any.")
 
 
 class PassageOut(_Open):
@@ -64,6 +65,7 @@ class PassageOut(_Open):
 
     doc_id: str
     title: str
+    section: str = Field("", description="The heading the paragraph stands under on its page, if any.")
     source: str = ""
     paragraph: int
     text: str
@@ -152,13 +154,30 @@ class ParagraphOut(_Open):
 
     n: int
     text: str
+    section: str = Field("", description="The heading it stands under on its page.")
+    citable_start: int = Field(
+        0, description="Answers quote from here on: a date stamp or agency tag glued to a lead comes before."
+    )
+
+
+class BlockOut(_Open):
+    """One block of the page as ingest saw it, with its label and the reason for it."""
+
+    n: int
+    text: str
+    label: Literal["body", "heading", "furniture"]
+    reason: str
+    section: str = Field("", description="The heading a body block stands under.")
+    paragraph: int | None = Field(None, description="The stored paragraph it became; null when none.")
 
 
 class DocumentDetail(_Open):
-    """The body of `GET /documents/{id}`: the summary and every paragraph in order."""
+    """The body of `GET /documents/{id}`: the summary and every paragraph in order (and with
+    `?blocks=true`, every block of the page, stored or not, with its label and reason)."""
 
     document: DocumentOut
     paragraphs: list[ParagraphOut]
+    blocks: list[BlockOut] | None = None
 
 
 class HealthOut(_Open):

@@ -140,7 +140,9 @@ def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
     with timed() as raw:
         for batch in batches:
             embedder.embed_passages(batch)
-    paragraph_texts = {passage_input(r.title, p.text) for r in results for p in service.document(r.id)[1]}
+    paragraph_texts = {
+        passage_input(r.title, p.text[p.citable_start :], p.section) for r in results for p in service.document(r.id)[1]
+    }
     size = service.settings.batch_size
     embedded = [t for b in batches for t in b]
     pooled_paragraphs = embed_pooled(embedder, [t for t in embedded if t in paragraph_texts], size)

@@ -61,7 +61,26 @@ _NUMBER = re.compile(
     rf"(?:\s+[^\s،,.;؛:!?؟()«»]+)?",
     re.I,
 )
+_NUMBER_WORDS = re.compile(
+    r"(?<![\w])(?:یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|بیست|سی|چهل|پنجاه|صد|هزار)"
+    r"(?:\s+و\s+[^\s،,.]+)?(?:\s+[^\s،,.;؛:!?؟()«»]+)?(?![\w])"
+)
 _FINDERS = {"year": _YEAR, "date": _DATE, "number": _NUMBER}
+
+
+def _candidates(kind: str, text: str) -> list[re.Match[str]]:
+    """Spans of `kind` in a sentence; a number question skips years (1920 میلادی is a date)."""
+    found = [m for m in _FINDERS[kind].finditer(text) if m.group().strip()]
+    if kind == "number":
+        years = [
+            (m.start(), m.end())
+            for m in _YEAR.finditer(text)
+            if re.search(r"\D", m.group()[4:])
+            or re.search(r"(?:سال|year|in)\s*$", text[max(0, m.start() - 6) : m.start()])
+        ]
+        found = [m for m in found if not any(s <= m.start() < e for s, e in years)]
+        found += [m for m in _NUMBER_WORDS.finditer(text)]
+    return found
 
 
 def answer_type(question: str) -> str | None:
@@ -80,10 +99,9 @@ def typed_span(sentence: Span, kind: str | None, question_keys: set[str], keys_o
     `keys_of` maps a text to its match keys (qa.answer's `_keys`), so nearness is measured
     against the same word matching the selector uses.
     """
-    finder = _FINDERS.get(kind or "")
-    if finder is None:
+    if kind not in _FINDERS:
         return None
-    found = [m for m in finder.finditer(sentence.text) if m.group().strip()]
+    found = _candidates(kind, sentence.text)
     if not found:
         return None
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence.text)]

@@ -13,11 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa import logs
 from qa.errors import QAError
 from qa.models import answer_json, passage_json
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.service import QAService
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -78,11 +82,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_documents(args: argparse.Namespace) -> int:
-    docs = _service(args).documents()
+    service = _service(args)
+    if args.id:
+        return _print_document(service, args.id, args.blocks)
+    if args.blocks:
+        print("qa: --blocks needs a document id: `qa documents ID --blocks`.", file=sys.stderr)
+        return 2
+    docs = service.documents()
     if not docs:
         print("no documents yet: `qa ingest PATH` adds some (or ask a question to index the seeds).")
     for d in docs:
         print(f"{d.id}\t{d.paragraphs} paragraphs\t{d.title}")
+    return 0
+
+
+def _print_document(service: QAService, doc_id: str, blocks: bool) -> int:
+    """One document: its paragraphs, or with `blocks` every block of the page and why it got its label."""
+    doc, paragraphs = service.document(doc_id)
+    print(f"{doc.id}\t{doc.paragraphs} paragraphs\t{doc.title}\t{doc.source}")
+    if not blocks:
+        for p in paragraphs:
+            section = f"[{p.section}] " if p.section else ""
+            print(f"¶{p.n}\t{section}{p.text}")
+        return 0
+    found = service.blocks(doc_id)
+    if not found:
+        print("no blocks stored: this document was ingested before blocks were labelled; ingest it again to see them.")
+    for b in found:
+        stored = f"¶{b.paragraph}" if b.paragraph is not None else "-"
+        text = b.text if len(b.text) <= 100 else b.text[:100] + "…"
+        print(f"{b.n}\t{b.label}\t{stored}\t{b.reason}\n\t{text}")
     return 0
 
 
@@ -144,7 +173,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"{body['answer']} [1]\n")
         for c in body["citations"]:
             where = f"{c['doc_id']} ¶{c['paragraph']}, chars {c['start']}-{c['end']}"
-            print(f"[{c['n']}] {c['title'] or c['doc_id']} — {where}")
+            section = f" › {c['section']}" if c.get("section") else ""
+            print(f"[{c['n']}] {c['title'] or c['doc_id']}{section} — {where}")
             print(f"    «{c['quote']}»")
     else:
         print("Not in the corpus: no stored passage supports an answer to this question.")
@@ -215,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="document title")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("documents", parents=[common], help="list documents")
+    p = sub.add_parser("documents", parents=[common], help="list documents, or show one")
+    p.add_argument("id", nargs="?", help="show this document's paragraphs")
+    p.add_argument("--blocks", action="store_true", help="list every block of the page with its label and reason")
     p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser("delete", parents=[common], help="remove a document and its paragraphs")

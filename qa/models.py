@@ -13,6 +13,9 @@ class SourceDocument:
     title: str = ""
     source: str = ""
     id: str | None = None
+    # Blocks the file's markup names, by their text: "heading", "item" (a list item),
+    # "cell" (a table cell) or "quote". Plain text has none: its structure is inferred.
+    marked: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -28,8 +31,28 @@ class Document:
 
 
 @dataclass(slots=True)
+class Block:
+    """One block of a page as ingest saw it: its label (body, heading or furniture) and why.
+
+    `section` is the heading a body block stands under; `paragraph` the number of the stored
+    paragraph it became (None when it was not stored: a heading, furniture or a repeat).
+    """
+
+    n: int
+    text: str
+    label: str
+    reason: str
+    section: str = ""
+    paragraph: int | None = None
+
+
+@dataclass(slots=True)
 class Paragraph:
-    """One stored paragraph: `text` is the raw text every citation offset refers to."""
+    """One stored paragraph: `text` is the raw text every citation offset refers to.
+
+    `section` is the heading it stands under on its page; answers quote only from
+    `citable_start` on (a date stamp or agency tag glued to a lead sentence comes before).
+    """
 
     id: int
     doc_id: str
@@ -37,6 +60,8 @@ class Paragraph:
     text: str
     title: str = ""
     source: str = ""
+    section: str = ""
+    citable_start: int = 0
 
 
 @dataclass(slots=True)
@@ -63,6 +88,7 @@ class Citation:
     quote: str
     answer_start: int | None = None  # the answer's span inside the paragraph, within start:end
     answer_end: int | None = None
+    section: str = ""
 
 
 @dataclass(slots=True)
@@ -86,6 +112,7 @@ def passage_json(passage: Passage) -> dict[str, object]:
     return {
         "doc_id": p.doc_id,
         "title": p.title,
+        "section": p.section,
         "source": p.source,
         "paragraph": p.n,
         "text": p.text,
@@ -113,3 +140,8 @@ def answer_json(answer: Answer) -> dict[str, object]:
 def document_json(doc: Document) -> dict[str, object]:
     """A stored document's summary for listings."""
     return asdict(doc)
+
+
+def block_json(block: Block) -> dict[str, object]:
+    """A block of a stored document with its label and the reason for it."""
+    return asdict(block)

@@ -186,7 +186,8 @@ class TrainedReader:
 
         windows, owners, spans_of = [], [], []
         for rank, paragraph in enumerate(paragraphs):
-            spans = [(s.start, s.end) for s in sentences(paragraph.text)]
+            cut = paragraph.citable_start  # a glued date stamp or agency tag is never read as an answer
+            spans = [(s.start + cut, s.end + cut) for s in sentences(paragraph.text[cut:])]
             spans_of.append(spans)
             for window in encode_windows(
                 self._tokenizer, question, paragraph.title, paragraph.text, spans, self.config.max_length

@@ -35,15 +35,26 @@ from qa.answer import (
     short_answer,
 )
 from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch, ModelUnavailable, QAError
-from qa.ingest import PreparedDocument, find_files, prepare, read_bytes, slug
+from qa.ingest import (
+    CleanParagraph,
+    PreparedDocument,
+    Recurrence,
+    citable_sentences,
+    document_id,
+    find_files,
+    prepare,
+    read_bytes,
+    recurring_keys,
+    slug,
+)
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
-from qa.models import Answer, Citation, Document, Paragraph, Passage, SourceDocument
+from qa.models import Answer, Block, Citation, Document, Paragraph, Passage, SourceDocument
 from qa.reader import ExtractiveReader, TrainedReader, reader_confidence
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
-from qa.text import Span, detect_language, require_unicode, sentences, tokens
+from qa.text import detect_language, require_unicode, tokens
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +102,20 @@ def _text_hash(text: str) -> str:
 TITLE_CONTEXT_MAX_WORDS = 6
 
 
-def passage_input(title: str, text: str) -> str:
-    """What the model embeds for a paragraph or one of its sentences: a short title, then the text.
+def passage_input(title: str, text: str, section: str = "") -> str:
+    """What the model embeds for a paragraph or one of its sentences: a short title, the section
+    heading it stands under on its page, then the text.
 
     A sentence often names its subject only through the document ("this company was founded
     in 1992"). A title of a few words (a Wikipedia article's, "هواپیمایی ماهان") supplies it:
     on the PersianQA dev data, dense hit@1 0.979 -> 0.986 on paragraphs alone, and the answer
     holds the gold 0.60 -> 0.63 of the time. A headline is a sentence of its own and pulls
-    every sentence of the page towards the lead (measured on the seed news pages), so a
-    title longer than TITLE_CONTEXT_MAX_WORDS is left out.
+    every sentence of the page towards the lead (measured on the earlier stand-in seeds), so a
+    title longer than TITLE_CONTEXT_MAX_WORDS is left out. A section heading ("گفتگوی رهبران
+    سوریه و عراق") is a few words about just the paragraphs under it, so it always goes in.
     """
-    if title and len(title.split()) <= TITLE_CONTEXT_MAX_WORDS:
-        return f"{title}: {text}"
-    return text
+    context = [title] if title and len(title.split()) <= TITLE_CONTEXT_MAX_WORDS else []
+    return ": ".join([*context, *([section] if section else []), text])
 
 
 class QAService:
@@ -331,25 +343,32 @@ class QAService:
     # -- writes -------------------------------------------------------------------------
 
     def _embed_paragraphs(
-        self, title: str, texts: Sequence[str], splits: dict[str, list[Span]], progress: Progress | None
+        self,
+        title: str,
+        paragraphs: Sequence[CleanParagraph],
+        sentence_texts: Sequence[list[str]],
+        progress: Progress | None,
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(input hash, paragraph vector, sentence vectors) per text, `splits` giving each text's
-        sentences; known inputs reuse stored vectors."""
+        """(input hash, paragraph vector, sentence vectors) per paragraph, `sentence_texts` giving
+        each one's citable sentences; known inputs reuse stored vectors."""
         dim = self.embedder.dim
-        keys = [_text_hash(passage_input(title, t)) for t in texts]
+        inputs = [
+            [passage_input(title, t, p.section) for t in (p.citable, *texts)]
+            for p, texts in zip(paragraphs, sentence_texts, strict=True)
+        ]
+        keys = [_text_hash(parts[0]) for parts in inputs]
         known = self.store.vectors_by_hash(keys, dim) if not self._mismatch else {}
-        todo = [t for t, key in dict(zip(texts, keys, strict=True)).items() if key not in known]
         # Each distinct input once: a one-sentence paragraph is its own sentence.
-        parts = {t: [passage_input(title, p) for p in (t, *(s.text for s in splits[t]))] for t in todo}
-        pieces = list(dict.fromkeys(p for text in todo for p in parts[text]))
+        pieces = list(
+            dict.fromkeys(p for parts, key in zip(inputs, keys, strict=True) if key not in known for p in parts)
+        )
         by_input = dict(zip(pieces, self._embed_in_batches(pieces, progress), strict=True))
-        fresh = {
-            text: (by_input[parts[text][0]], np.array([by_input[p] for p in parts[text][1:]], dtype=np.float32))
-            for text in todo
-        }
         out = []
-        for text, key in zip(texts, keys, strict=True):
-            vec, svecs = known.get(key) or fresh[text]
+        for parts, key in zip(inputs, keys, strict=True):
+            vec, svecs = known.get(key) or (
+                by_input[parts[0]],
+                np.array([by_input[p] for p in parts[1:]], dtype=np.float32),
+            )
             out.append((key, vec, svecs.reshape(-1, dim)))
         return out
 
@@ -369,26 +388,35 @@ class QAService:
         self.check_model()
         if self.store.content_hash(doc.id) == doc.content_hash:
             return IngestResult(doc.id, doc.title, len(doc.paragraphs), 0, unchanged=True)
-        splits = {text: sentences(text) for text in doc.paragraphs}
-        embedded = self._embed_paragraphs(doc.title, doc.paragraphs, splits, progress)
+        splits = [citable_sentences(p) for p in doc.clean]
+        embedded = self._embed_paragraphs(doc.title, doc.clean, [[s.text for s in ss] for ss in splits], progress)
         new = [
             NewParagraph(
                 n=i,
-                text=text,
+                text=p.text,
                 hash=key,
-                tokens=tokens(text),
+                tokens=tokens(p.citable),
                 vector=vec,
-                sentence_spans=[(s.start, s.end) for s in splits[text]],
+                sentence_spans=[(s.start, s.end) for s in spans],
                 sentence_vectors=svecs,
+                section=p.section,
+                citable_start=p.start,
             )
-            for i, (text, (key, vec, svecs)) in enumerate(zip(doc.paragraphs, embedded, strict=True))
+            for i, (p, spans, (key, vec, svecs)) in enumerate(zip(doc.clean, splits, embedded, strict=True))
         ]
         with self._write:
             with self._lock.write():
                 if not len(self.index) and self.index.dim != self.embedder.dim:
                     self.index = VectorIndex(self.embedder.dim, self.model_name)
                 removed, added, before = self.store.replace_document(
-                    doc.id, doc.title, doc.source, doc.content_hash, new, self.model_name, self.embedder.dim
+                    doc.id,
+                    doc.title,
+                    doc.source,
+                    doc.content_hash,
+                    new,
+                    self.model_name,
+                    self.embedder.dim,
+                    list(zip(doc.blocks, doc.block_keys, strict=True)),
                 )
 
                 def apply() -> None:
@@ -408,19 +436,42 @@ class QAService:
         Every document is read and cleaned before any is stored, so a bad one in a file
         of several leaves the store as it was.
         """
+        docs = list(docs)
+        recurrence = self._recurrence(docs, fallback_id)
         prepared = []
         for doc in docs:
-            ready = prepare(doc, self.settings.max_paragraph_words, fallback_id)
+            ready = prepare(
+                doc, self.settings.max_paragraph_words, fallback_id, self.settings.keep_furniture, recurrence
+            )
             if not ready.paragraphs:
                 raise InvalidInput(
-                    f"{ready.source or ready.id}: no text left to index after cleaning (empty, too short, "
-                    "or only site boilerplate such as share links and related-news lists)."
+                    f"{ready.source or ready.id}: no text left to index after cleaning: it is empty, or every "
+                    "block is a heading or site furniture (share links, related-news lists, captions, bylines). "
+                    "Set QA_KEEP_FURNITURE=1 to store every block."
                 )
             prepared.append(ready)
         if not prepared:
             raise InvalidInput("no documents to store: the file holds none.")
         with self._saving_once():
             return [self._store_document(doc, progress) for doc in prepared]
+
+    def _recurrence(self, docs: list[SourceDocument], fallback_id: str | None) -> Recurrence:
+        """How many other documents hold a block: the stored ones and the others of this batch
+        (a document in the batch replaces its stored version, so that one is not counted)."""
+        try:
+            batch = [(document_id(doc, fallback_id), recurring_keys(doc)) for doc in docs]
+        except InvalidInput:
+            batch = []  # prepare() reports the bad id
+        ids = {doc_id for doc_id, _ in batch}
+
+        def count(doc_id: str, keys: set[str]) -> dict[str, int]:
+            found = self.store.block_recurrence(keys, ids | {doc_id})
+            for other, held in batch:
+                if other != doc_id:
+                    found.update(keys & held)
+            return dict(found)
+
+        return count
 
     def ingest_text(self, text: str, doc_id: str | None = None, title: str = "", source: str = "") -> IngestResult:
         """Store one document given as text."""
@@ -487,11 +538,15 @@ class QAService:
         done: dict[str, np.ndarray] = {}  # text -> new vector, kept across tries
         with self._write:
             for _ in range(REBUILD_TRIES):
-                paragraphs = [(r[0], passage_input(r[2], r[1])) for rows in self.store.iter_passages() for r in rows]
+                paragraphs = [
+                    (pid, passage_input(title, text, section))
+                    for rows in self.store.iter_passages()
+                    for pid, text, title, section in rows
+                ]
                 sentences_ = [
-                    ((pid, n), passage_input(title, text))
+                    ((pid, n), passage_input(title, text, section))
                     for rows in self.store.iter_sentences()
-                    for pid, n, text, title in rows
+                    for pid, n, text, title, section in rows
                 ]
                 todo = list(dict.fromkeys(t for _, t in paragraphs + sentences_ if t not in done))
                 old, self._embedder = self._embedder, embedder
@@ -543,6 +598,11 @@ class QAService:
             raise DocumentNotFound(f"no document with id {doc_id!r}; `qa documents` lists them.")
         return found
 
+    def blocks(self, doc_id: str) -> list[Block]:
+        """Every block of a document with its label and the reason, as ingest saw the page."""
+        self.document(doc_id)  # DocumentNotFound for an unknown id
+        return self.store.blocks(doc_id)
+
     def validate_question(self, question: str, top_k: int) -> str:
         """The question stripped, or InvalidInput saying what is wrong with it or top_k."""
         question = require_unicode((question or "").strip(), "the question")
@@ -585,7 +645,7 @@ class QAService:
         choice = choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
         if choice is None:
             return None
-        quoted = quote_span(choice.paragraph.text, choice.span)
+        quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         span = short_answer(question, quoted, weights, self.settings.max_answer_words)
         confidence = round(calibration_for(language).confidence(choice.signals), 4)
         cited = citation(1, choice.paragraph, quoted)
@@ -618,7 +678,9 @@ class QAService:
             "top_dense": passages[0].dense,
             "rank": float(read.rank),
         }
-        cited = citation(1, read.paragraph, quote_span(read.paragraph.text, read.sentence))
+        cited = citation(
+            1, read.paragraph, quote_span(read.paragraph.text, read.sentence, read.paragraph.citable_start)
+        )
         cited.answer_start, cited.answer_end = read.span.start, read.span.end
         confidence = round(reader_confidence(reader.config.calibration, language, signals), 4)
         return cited, confidence, {k: round(float(v), 4) for k, v in signals.items()}
@@ -686,9 +748,9 @@ class QAService:
                 if report.bad_vectors:
                     bad = set(report.bad_vectors)
                     inputs = {
-                        pid: passage_input(title, text)
+                        pid: passage_input(title, text, section)
                         for rows in self.store.iter_passages()
-                        for pid, text, title in rows
+                        for pid, text, title, section in rows
                         if pid in bad
                     }
                     fresh = self._embed_in_batches([inputs[pid] for pid in report.bad_vectors], None)

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     device: str = Field("cpu", description="Torch device for the sentence-transformers backend.")
     batch_size: int = Field(32, ge=1, le=1024, description="Paragraphs per embedding call.")
     max_paragraph_words: int = Field(180, ge=20, description="Longer paragraphs are split at sentence ends.")
+    keep_furniture: bool = Field(
+        False,
+        description="Store every block of a page as a paragraph, headings and site furniture (captions, "
+        "related-news lists, bylines) included; `qa documents ID --blocks` shows what was labelled what.",
+    )
     max_answer_words: int = Field(25, ge=3, description="An answer longer than this is trimmed.")
     min_confidence: float = Field(
         0.53,

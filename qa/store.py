@@ -1,16 +1,20 @@
-"""The SQLite store: documents, their raw paragraphs, sentence offsets and vectors.
+"""The SQLite store: documents, their raw paragraphs, sentence offsets and vectors, and blocks.
 
 The store is the source of truth. It keeps each paragraph's vector (and its sentences'
 vectors) so the FAISS index can be rebuilt without re-embedding, and a `generation`
 counter bumped by every write so a saved index knows whether it is current. Every write
 is one SQLite transaction: a crash leaves the previous state, never half a document.
+It also keeps every block of each page with its label and reason, so a user can see what
+cleaning did, and the blocks' keys, so ingest can tell site furniture that recurs across
+the corpus. A data dir made before blocks and sections existed is migrated on open.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.models import Document, Paragraph
+from qa.models import Block, Document, Paragraph
 
 STORE_FILE = "store.sqlite3"
 
@@ -39,7 +43,9 @@ CREATE TABLE IF NOT EXISTS paragraphs (
     text TEXT NOT NULL,
     hash TEXT NOT NULL,
     tokens TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    section TEXT NOT NULL DEFAULT '',
+    citable_start INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS paragraphs_doc ON paragraphs (doc_id, n);
 CREATE INDEX IF NOT EXISTS paragraphs_hash ON paragraphs (hash);
@@ -51,6 +57,18 @@ CREATE TABLE IF NOT EXISTS sentences (
     vector BLOB NOT NULL,
     PRIMARY KEY (paragraph_id, n)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    section TEXT NOT NULL,
+    paragraph INTEGER,
+    key TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, n)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blocks_key ON blocks (key);
 CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER PRIMARY KEY,
     removed TEXT,
@@ -60,6 +78,11 @@ CREATE TABLE IF NOT EXISTS changes (
 # Writes whose paragraph ids the `changes` table keeps, so another process can apply just
 # those (`changes_since`); an older gap, or a write that changed vectors, means a reload.
 CHANGES_KEPT = 1000
+# Columns added since the first data dirs were made: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("paragraphs", "section", "TEXT NOT NULL DEFAULT ''"),
+    ("paragraphs", "citable_start", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 @dataclass(slots=True)
@@ -73,6 +96,8 @@ class NewParagraph:
     vector: np.ndarray
     sentence_spans: list[tuple[int, int]]
     sentence_vectors: np.ndarray
+    section: str = ""
+    citable_start: int = 0
 
 
 @dataclass(slots=True)
@@ -106,6 +131,7 @@ class Store:
         self.path = data_dir / STORE_FILE
         self._local = threading.local()
         self._con().executescript(_SCHEMA)
+        self._migrate()
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -130,6 +156,21 @@ class Store:
 
     def _write(self) -> Store._Transaction:
         return Store._Transaction(self._con())
+
+    def _migrate(self) -> None:
+        """Add the columns a data dir of an older version lacks (its paragraphs get no section
+        and cite from their start; re-ingesting a document labels its blocks)."""
+
+        def missing(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            tables = {table for table, _, _ in _ADDED_COLUMNS}
+            have = {(t, row[1]) for t in tables for row in con.execute(f"PRAGMA table_info({t})")}
+            return [c for c in _ADDED_COLUMNS if (c[0], c[1]) not in have]
+
+        if not missing(self._con()):
+            return
+        with self._write() as con:  # another process may be migrating too: check again inside
+            for table, column, definition in missing(con):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     # -- meta -------------------------------------------------------------------------
 
@@ -187,8 +228,9 @@ class Store:
         paragraphs: Sequence[NewParagraph],
         model: str,
         dim: int,
+        blocks: Sequence[tuple[Block, str]] = (),
     ) -> tuple[list[int], list[int], int]:
-        """Store a document, replacing one with the same id.
+        """Store a document, replacing one with the same id; `blocks` are its blocks with their keys.
 
         Returns (removed paragraph ids, new paragraph ids, the generation before this write).
         """
@@ -204,8 +246,9 @@ class Store:
             added = []
             for p in paragraphs:
                 cur = con.execute(
-                    "INSERT INTO paragraphs (doc_id, n, text, hash, tokens, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                    (doc_id, p.n, p.text, p.hash, " ".join(p.tokens), _blob(p.vector)),
+                    "INSERT INTO paragraphs (doc_id, n, text, hash, tokens, vector, section, citable_start) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc_id, p.n, p.text, p.hash, " ".join(p.tokens), _blob(p.vector), p.section, p.citable_start),
                 )
                 pid = int(cur.lastrowid)
                 added.append(pid)
@@ -216,6 +259,10 @@ class Store:
                         for i, ((s, e), v) in enumerate(zip(p.sentence_spans, p.sentence_vectors, strict=True))
                     ],
                 )
+            con.executemany(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(doc_id, b.n, b.label, b.reason, b.section, b.paragraph, key, b.text) for b, key in blocks],
+            )
             self._set_model(con, model, dim)
             before = self._bump(con, removed, added)
         return removed, added, before
@@ -280,9 +327,35 @@ class Store:
         docs = self.documents(doc_id)
         if not docs:
             return None
-        rows = self._con().execute("SELECT id, doc_id, n, text FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,))
+        rows = self._con().execute(
+            "SELECT id, doc_id, n, text, section, citable_start FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,)
+        )
         doc = docs[0]
-        return doc, [Paragraph(*row, title=doc.title, source=doc.source) for row in rows]
+        return doc, [
+            Paragraph(pid, did, n, text, doc.title, doc.source, section, start)
+            for pid, did, n, text, section, start in rows
+        ]
+
+    def blocks(self, doc_id: str) -> list[Block]:
+        """The blocks of a document as ingest labelled them, in page order ([] if stored before blocks were)."""
+        rows = self._con().execute(
+            "SELECT n, text, label, reason, section, paragraph FROM blocks WHERE doc_id = ? ORDER BY n", (doc_id,)
+        )
+        return [Block(*row) for row in rows]
+
+    def block_recurrence(self, keys: Collection[str], exclude: Collection[str]) -> Counter[str]:
+        """For each block key, how many stored documents (other than those in `exclude`) hold it."""
+        found: Counter[str] = Counter()
+        keys, exclude = [k for k in keys if k], list(exclude)
+        for at in range(0, len(keys), 500):
+            chunk = keys[at : at + 500]
+            rows = self._con().execute(
+                f"SELECT key, COUNT(DISTINCT doc_id) FROM blocks WHERE key IN ({','.join('?' * len(chunk))}) "
+                f"AND doc_id NOT IN ({','.join('?' * len(exclude))}) GROUP BY key",
+                [*chunk, *exclude],
+            )
+            found.update(dict(rows.fetchall()))
+        return found
 
     def content_hash(self, doc_id: str) -> str | None:
         row = self._con().execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -337,7 +410,7 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._con().execute(
-            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source FROM paragraphs p "
+            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source, p.section, p.citable_start FROM paragraphs p "
             f"JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})",
             [int(i) for i in ids],
         )
@@ -401,19 +474,20 @@ class Store:
         """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
         return self._pages("SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", 1, batch)
 
-    def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str]]]:
-        """Every paragraph as (id, text, document title), in id order, in batches."""
+    def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, str]]]:
+        """Every paragraph as (id, citable text, document title, section), in id order, in batches."""
         return self._pages(
-            "SELECT p.id, p.text, d.title FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
+            "SELECT p.id, substr(p.text, p.citable_start + 1), d.title, p.section "
+            "FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
             "WHERE p.id > ? ORDER BY p.id LIMIT ?",
             1,
             batch,
         )
 
-    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str]]]:
-        """Every sentence as (paragraph id, n, sentence text, document title), in batches."""
+    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str, str]]]:
+        """Every sentence as (paragraph id, n, sentence text, document title, section), in batches."""
         return self._pages(
-            "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title "
+            "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title, p.section "
             "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
             "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
             2,

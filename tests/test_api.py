@@ -34,9 +34,9 @@ from qa.service import QAService
 from qa.settings import Settings
 
 PERSIAN_QUESTION = "بشار اسد با چه کسی تلفنی گفتگو کرد؟"
-ENGLISH_QUESTION = "Why were schools in Tehran closed?"
+ENGLISH_QUESTION = "How many safe zones did the 2017 agreement create in Syria?"
 ZAYANDEH = "The Zayandeh River flows through Isfahan and is crossed by the Si-o-se-pol bridge, built in 1602."
-SNAPSHOT_QUERY = "آلودگی هوا"
+SNAPSHOT_QUERY = "آتش بس"
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_document_lifecycle(client: TestClient) -> None:
     assert any(d["id"] == "zayandeh" and d["title"] == "Rivers" for d in listed)
     detail = client.get("/documents/zayandeh").json()
     assert detail["document"]["id"] == "zayandeh"
-    assert detail["paragraphs"] == [{"n": 0, "text": ZAYANDEH}]
+    assert detail["paragraphs"] == [{"n": 0, "text": ZAYANDEH, "section": "", "citable_start": 0}]
 
     answer = client.post("/ask", json={"question": "Which bridge crosses the Zayandeh River?"}).json()
     assert answer["passages"][0]["doc_id"] == "zayandeh"
@@ -369,7 +369,7 @@ def test_writes_need_the_key_and_reads_stay_open(keyed: Any) -> None:
         assert_error(response, 401)
         assert "Bearer" in response.json()["detail"]
         assert response.headers["www-authenticate"] == "Bearer"
-        assert_error(client.delete("/documents/assad-earthquake-calls", headers=headers), 401)
+        assert_error(client.delete("/documents/000-f690af9dd8b06e27", headers=headers), 401)
     assert len(client.get("/documents").json()["documents"]) == 2
 
     assert client.post("/documents", json=doc, headers={"Authorization": "Bearer k"}).status_code == 201
@@ -385,7 +385,7 @@ def test_api_key_reads_guards_reads_too(keyed: Any) -> None:
     assert_error(client.post("/ask", json={"question": PERSIAN_QUESTION}), 401)
     assert_error(client.get("/search", params={"q": "x"}), 401)
     assert_error(client.get("/documents"), 401)
-    assert_error(client.get("/documents/assad-earthquake-calls", headers={"Authorization": "Bearer no"}), 401)
+    assert_error(client.get("/documents/000-f690af9dd8b06e27", headers={"Authorization": "Bearer no"}), 401)
     assert client.post("/ask", json={"question": PERSIAN_QUESTION}, headers=key).status_code == 200
     assert client.get("/documents", headers=key).status_code == 200
     assert client.get("/health").status_code == 200

@@ -107,7 +107,7 @@ def test_cli_session(tmp_path: Path) -> None:
     # 1. ask on an empty data dir: the seeds are indexed first, stdout is the /ask body
     ask = qa_cli(
         "ask",
-        "چرا مدارس و ادارات استان تهران تعطیل شد؟",
+        "نخست وزیر عراق امنیت سوریه و عراق را چگونه توصیف کرد؟",
         "--json",
         "--data-dir",
         str(data),
@@ -117,14 +117,14 @@ def test_cli_session(tmp_path: Path) -> None:
     assert "seed" in ask.stderr
     body = json.loads(ask.stdout)
     assert set(body) >= ASK_KEYS
-    assert body["question"] == "چرا مدارس و ادارات استان تهران تعطیل شد؟"
+    assert body["question"] == "نخست وزیر عراق امنیت سوریه و عراق را چگونه توصیف کرد؟"
     assert body["language"] == "fa"
     assert isinstance(body["answered"], bool) and isinstance(body["confidence"], float)
     assert body["took_ms"] > 0
     assert 1 <= len(body["passages"]) <= 5
     for passage in body["passages"]:
         assert set(passage) >= PASSAGE_KEYS
-    assert body["passages"][0]["doc_id"] == "tehran-air-pollution"
+    assert body["passages"][0]["doc_id"] == "002-8389060196ed8413"
     if body["answered"]:
         assert isinstance(body["answer"], str)
         for citation in body["citations"]:
@@ -146,15 +146,15 @@ def test_cli_session(tmp_path: Path) -> None:
     assert_ok(search)
     passages = json.loads(search.stdout)["passages"]
     assert 1 <= len(passages) <= 3
-    assert passages[0]["doc_id"] == "assad-earthquake-calls"
+    assert passages[0]["doc_id"] == "000-f690af9dd8b06e27"
     assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
     assert "seed" not in search.stderr, "an already seeded data dir is not seeded again"
     assert not (workdir / "data").exists()
 
     # 3. delete one document, and an unknown one (exit code, message, no traceback)
-    delete = qa_cli("delete", "tehran-air-pollution", "--data-dir", str(data), cwd=workdir)
+    delete = qa_cli("delete", "002-8389060196ed8413", "--data-dir", str(data), cwd=workdir)
     assert_ok(delete)
-    assert "tehran-air-pollution" in delete.stdout
+    assert "002-8389060196ed8413" in delete.stdout
     unknown = qa_cli("delete", "unknown", "--data-dir", str(data), cwd=workdir)
     assert unknown.returncode != 0
     assert "unknown" in unknown.stderr and "Traceback" not in unknown.stderr
@@ -164,7 +164,7 @@ def test_cli_session(tmp_path: Path) -> None:
     documents = qa_cli("documents", "--data-dir", str(data), cwd=workdir)
     assert_ok(documents)
     rows = [line.split("\t") for line in documents.stdout.splitlines()]
-    assert [r[0] for r in rows] == ["assad-earthquake-calls"]
+    assert [r[0] for r in rows] == ["000-f690af9dd8b06e27"]
     paragraphs = int(rows[0][1].split()[0])
     assert paragraphs == 8
 

@@ -27,7 +27,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 WAIT_SECONDS = 30
 PERSIAN_QUESTION = "بشار اسد با چه کسی تلفنی گفتگو کرد؟"
-ENGLISH_QUESTION = "Why were schools in Tehran closed?"
+ENGLISH_QUESTION = "How many safe zones did the 2017 agreement create in Syria?"
 ZAYANDEH = "The Zayandeh River flows through Isfahan and is crossed by the Si-o-se-pol bridge, built in 1602."
 
 pytestmark = pytest.mark.skipif(

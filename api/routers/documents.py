@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -20,7 +20,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import DocumentCreated, DocumentDetail, DocumentIn, DocumentList
 from qa.errors import InvalidInput, TooLarge, UnsupportedFile
 from qa.ingest import SUPPORTED
-from qa.models import SourceDocument, document_json
+from qa.models import SourceDocument, block_json, document_json
 from qa.service import QAService
 
 router = APIRouter(prefix="/documents", tags=["documents"], responses=ERROR_RESPONSES)
@@ -156,13 +156,24 @@ def list_documents(service: ServiceDep) -> dict[str, object]:
     responses=NOT_FOUND,
     dependencies=[Depends(require_reader)],
 )
-def get_document(doc_id: str, service: ServiceDep) -> dict[str, object]:
+def get_document(
+    doc_id: str,
+    service: ServiceDep,
+    blocks: Annotated[
+        bool, Query(description="Also list every block of the page with its label (body, heading, furniture) and why.")
+    ] = False,
+) -> dict[str, object]:
     """A document and its paragraphs: the texts that citation offsets refer to."""
     doc, paragraphs = service.document(doc_id)
-    return {
+    body: dict[str, object] = {
         "document": document_json(doc),
-        "paragraphs": [{"n": p.n, "text": p.text} for p in paragraphs],
+        "paragraphs": [
+            {"n": p.n, "text": p.text, "section": p.section, "citable_start": p.citable_start} for p in paragraphs
+        ],
     }
+    if blocks:
+        body["blocks"] = [block_json(b) for b in service.blocks(doc_id)]
+    return body
 
 
 @router.delete("/{doc_id}", status_code=204, responses=NOT_FOUND, dependencies=[Depends(require_writer)])

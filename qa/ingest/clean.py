@@ -1,97 +1,93 @@
-"""From extracted text to citable paragraphs: drop site boilerplate, split, dedupe.
+"""From labelled blocks to citable paragraphs: keep the body, split long ones, drop repeats.
 
-Scraped pages carry related-news lists, newsletter blurbs, share/print lines,
-author/source stubs and repeated copies of the same paragraph. None of that may be
-cited, so it never reaches the store. Paragraph text is kept raw (only surrounding
-whitespace trimmed and inner runs of spaces and line breaks collapsed), so every
-citation offset points at what the user sees.
+`qa.ingest.blocks` says what each block of a page is; here the body blocks become the
+paragraphs that are stored, embedded and cited, each with the section heading it stands
+under. Paragraph text is kept raw (only surrounding whitespace trimmed and inner runs of
+spaces collapsed), so every citation offset points at what the user sees. A date stamp,
+dateline or agency tag glued to the start of a lead ("19 دی آنلاین: ...", "TEHRAN (Reuters) -")
+stays in the stored text but before the paragraph's citable start, so no answer quotes it.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
-from qa.text import normalize, sentences, word_count
+from qa.ingest.blocks import BODY, stop_words
+from qa.models import Block
+from qa.text import Span, normalize, sentences, word_count
 
-# Lines that are site furniture, wherever they stand.
-_BOILERPLATE = re.compile(
-    r"""^(?:
-        .{0,40}(?:خبرنامه|عضو\s*شوید|اشتراک\s*گذاری|اشتراک‌گذاری|چاپ\s*خبر|کد\s*خبر|
-               برچسب\s*ها|برچسب‌ها|تگ\s*ها|کلید\s*واژه|منبع\s*:|نویسنده\s*:|خبرنگار\s*:|
-               تمامی\s*حقوق|کلیه\s*حقوق|کپی\s*برداری|لینک\s*کوتاه|ارسال\s*نظر|نظرات|
-               newsletter|subscribe|share\b|print\b|tags?\s*:|source\s*:|author\s*:|
-               copyright|all\s+rights\s+reserved|advertisement|cookie|
-               به\s*روز\s*شده|به‌روز\s*شده|تاریخ\s*انتشار|زمان\s*انتشار|updated\s*:|published\s*:)
-        |https?://\S+\s*$
-        |[\W\d_]*$
-    )""",
-    re.I | re.X,
-)
-# Lines that open a list of links to other pages: the list goes too.
-_LINK_LIST = re.compile(
-    r"^\s*(?:اخبار\s*مرتبط|مطالب\s*مرتبط|خبرهای\s*مرتبط|بیشتر\s*بخوانید|پربازدیدترین|"
-    r"related(?:\s+(?:news|stories|articles))?|read\s+(?:more|also)|more\s+stories)\s*[:：]?\s*$",
-    re.I,
-)
-_DATE_LINE = re.compile(
-    r"^[\s\d۰-۹٠-٩:/\-|,،.]*(?:(?:شنبه|یکشنبه|دوشنبه|سه\s*شنبه|چهارشنبه|پنجشنبه|جمعه|"
-    r"فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند|ساعت|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|jan\w*|feb\w*|mar\w*|apr\w*|"
-    r"may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)[\s\d۰-۹٠-٩:/\-|,،.]*)+$",
-    re.I,
-)
-_SENTENCE_END = re.compile(r"[.!?؟…][\"'»)\]]*\s*$")
-_INNER_SPACE = re.compile(r"[ \t\r\f\v]+")
-_MIN_WORDS = 3
-_MAX_FURNITURE_WORDS = 15
 _MAX_POSTINGS = 32
+GLUE_MAX_CHARS = 80  # a glued tag stands in the first few words
+GLUE_MAX_WORDS = 6
+GLUE_MAX_STOP_DENSITY = 0.25  # a tag names a place, an agency or a date; "وی تاکید کرد:" is prose
+GLUE_MIN_REST_WORDS = 5
+# A separator after a tag: a colon, or a dash, bar or slash that stands apart ("تهران- ایرنا- ").
+_GLUE = re.compile(r"\s*[:：]\s+|\s[-–—|/]\s+|[-–—|/]\s+")
+# A date or time stamp standing before the lead with no separator: "۱۴۰۳/۰۹/۱۲ ۱۴:۳۵ مدارس ..."
+_STAMP = re.compile(r"^(?:[\d۰-۹٠-٩]{1,4}[/:.\-][\d۰-۹٠-٩/:.\-]*\s+)+")
+# A clause that ends in a reporting verb ("سازمان سنجش اعلام کرد:", "the minister said:") is prose.
+REPORTING_VERBS = frozenset(
+    ["کرد", "کرده", "گفت", "افزود", "نوشت", "داد", "است", "شد"]
+    + ["said", "says", "told", "added", "announced", "reported", "wrote", "stated"]
+)
+_WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"[\d۰-۹٠-٩]")
 
 
-def _ends_link_list(line: str) -> bool:
-    """Link-list items are short headlines, even when they end in '?' or '.'."""
-    return word_count(line) >= 12
+@dataclass(frozen=True, slots=True)
+class CleanParagraph:
+    """A paragraph to store: raw `text`, its section heading, and where its citable text starts."""
+
+    text: str
+    section: str = ""
+    start: int = 0
+
+    @property
+    def citable(self) -> str:
+        """The text answers may quote: all of it but a glued tag at its start."""
+        return self.text[self.start :]
 
 
-def _is_furniture(line: str) -> bool:
-    """Site furniture is short and never a sentence: "The share of ..." is prose."""
-    return bool(_BOILERPLATE.match(line)) and (
-        word_count(line) <= _MAX_FURNITURE_WORDS
-        and not _SENTENCE_END.search(line)
-        or bool(re.match(r"https?://\S+\s*$", line))
-    )
+def _is_tag(text: str) -> bool:
+    words = _WORD.findall(normalize(text))
+    if not words or len(text.split()) > GLUE_MAX_WORDS:
+        return False
+    if words[-1] in REPORTING_VERBS:
+        return False
+    stop = stop_words()
+    return sum(w in stop for w in words) / len(words) <= GLUE_MAX_STOP_DENSITY
 
 
-def split_blocks(text: str) -> list[str]:
-    """Lines of extracted text, each trimmed, with runs of spaces collapsed."""
-    return [_INNER_SPACE.sub(" ", line).strip() for line in text.splitlines()]
+def citable_start(text: str) -> int:
+    """Where a paragraph's citable text begins: after a stamp or tags glued to its lead, else 0.
+
+    Example:
+        >>> text = "19 دی آنلاین: دفتر ریاست جمهوری سوریه از گفتگوی تلفنی دو رئیس جمهور خبر داد."
+        >>> text[citable_start(text):][:20]
+        'دفتر ریاست جمهوری سو'
+        >>> citable_start("وی تاکید کرد: این اقدامات تروریستی ادامه نخواهد یافت.")
+        0
+    """
+    start = 0
+    stamp = _STAMP.match(text)
+    if stamp and len(_DIGIT.findall(stamp.group())) >= 4 and word_count(text[stamp.end() :]) >= GLUE_MIN_REST_WORDS:
+        start = stamp.end()
+    for _ in range(3):  # "تهران- ایرنا- " is two tags
+        glue = _GLUE.search(text, start, start + GLUE_MAX_CHARS)
+        if glue is None or glue.start() == start or not _is_tag(text[start : glue.start()]):
+            break
+        if word_count(text[glue.end() :]) < GLUE_MIN_REST_WORDS:
+            break
+        start = glue.end()
+    return start
 
 
-def drop_boilerplate(lines: list[str]) -> list[str]:
-    """Lines without site furniture, link lists, date stamps or fragments."""
-    kept, in_link_list = [], False
-    for line in lines:
-        if not line:
-            in_link_list = False
-            continue
-        if _LINK_LIST.match(line):
-            in_link_list = True
-            continue
-        if in_link_list and not _ends_link_list(line):
-            continue
-        in_link_list = False
-        if word_count(line) < _MIN_WORDS or _DATE_LINE.match(line) or _is_furniture(line):
-            continue
-        kept.append(line)
-    return kept
-
-
-def headline(lines: list[str]) -> str:
-    """A page's first line when it reads like a headline (short, no sentence end)."""
-    for line in lines:
-        if line:
-            return line if word_count(line) <= 20 and not _SENTENCE_END.search(line) else ""
-    return ""
+def citable_sentences(paragraph: CleanParagraph) -> list[Span]:
+    """The sentences answers may quote, with offsets into the paragraph's raw text."""
+    offset = paragraph.start
+    return [Span(s.start + offset, s.end + offset, s.text) for s in sentences(paragraph.citable)]
 
 
 def split_long(paragraph: str, max_words: int) -> list[str]:
@@ -156,17 +152,32 @@ class Deduper:
         return True
 
 
-def clean_paragraphs(text: str, max_words: int) -> list[str]:
-    """Citable paragraphs of a text: boilerplate dropped, long ones split, repeats removed.
+def citable_paragraphs(blocks: list[Block], max_words: int, keep_furniture: bool = False) -> list[CleanParagraph]:
+    """The paragraphs of a page's body blocks (every block with `keep_furniture`): long ones
+    split at sentence ends, repeats of an earlier paragraph dropped. Each block records the
+    number of the paragraph it became, or why it became none.
 
     Example:
-        >>> clean_paragraphs("اخبار مرتبط:\\nتیتر یک\\n\\nمتن اصلی خبر اینجاست.\\nمتن اصلی خبر اینجاست", 100)
+        >>> from qa.ingest.blocks import classify
+        >>> page = classify(["اخبار مرتبط", "تیتر یک", "متن اصلی خبر اینجاست.", "متن اصلی خبر اینجاست"])
+        >>> [p.text for p in citable_paragraphs(page.blocks, 100)]
         ['متن اصلی خبر اینجاست.']
     """
     deduper = Deduper()
-    out = []
-    for block in drop_boilerplate(split_blocks(text)):
-        for chunk in split_long(block, max_words):
-            if deduper.is_new(chunk):
-                out.append(chunk)
+    out: list[CleanParagraph] = []
+    first_of: dict[str, int] = {}  # dedupe key -> the block that holds it first
+    for block in blocks:
+        if block.label != BODY and not keep_furniture:
+            continue
+        for i, chunk in enumerate(split_long(block.text, max_words)):
+            start = citable_start(chunk) if i == 0 else 0
+            if deduper.is_new(chunk[start:]):
+                first_of.setdefault(dedupe_key(chunk[start:]), block.n)
+                if block.paragraph is None:
+                    block.paragraph = len(out)
+                out.append(CleanParagraph(chunk, block.section, start))
+        if block.paragraph is None:
+            earlier = first_of.get(dedupe_key(block.text[citable_start(block.text) :]))
+            where = f"block {earlier}" if earlier is not None else "an earlier block"
+            block.reason += f"; a repeat of {where}, stored once"
     return out

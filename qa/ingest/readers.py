@@ -1,7 +1,8 @@
 """File formats in, raw text blocks out: one reader per format, chosen by file extension.
 
-Readers only extract text and titles; cleaning, splitting and deduplication are the
-same for every format and live in `qa.ingest.clean`.
+Readers only extract text, titles and what the markup says a block is (a heading, a list
+item, a table cell); labelling blocks, splitting and deduplication are the same for every
+format and live in `qa.ingest.blocks` and `qa.ingest.clean`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _plain(data: bytes, name: str) -> list[SourceDocument]:
     return [SourceDocument(text_paragraphs=[decode_text(data, name)], source=name)]
 
 
-_MD_MARKUP = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
+_MD_MARKUP = re.compile(r"^\s{0,3}(?:(?P<heading>#{1,6}\s+)|(?P<quote>>\s?)|(?P<item>[-*+]\s+|\d+[.)]\s+))")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
 
@@ -54,49 +55,19 @@ def _markdown(data: bytes, name: str) -> list[SourceDocument]:
     text = decode_text(data, name)
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")), "")
-    # A Markdown paragraph is a run of lines up to a blank line, a heading or a list item.
-    paragraphs: list[list[str]] = [[]]
+    # A Markdown paragraph is a run of lines up to a blank line, a heading or a list item;
+    # the markup says which blocks are headings, list items and quotes.
+    paragraphs: list[tuple[str, list[str]]] = [("", [])]
     for raw in text.splitlines():
-        starts_block = bool(_MD_MARKUP.match(raw))
+        markup = _MD_MARKUP.match(raw)
         line = _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", _MD_MARKUP.sub("", raw))).strip()
-        if not line or starts_block:
-            paragraphs.append([])
+        if not line or markup:
+            paragraphs.append(((markup.lastgroup or "") if markup else "", []))
         if line:
-            paragraphs[-1].append(line)
-    joined = [" ".join(p) for p in paragraphs if p]
-    return [SourceDocument(text_paragraphs=["\n".join(joined)], title=title, source=name)]
-
-
-_HTML_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button")
-_HTML_DROP_HINTS = frozenset(
-    [
-        "related",
-        "newsletter",
-        "share",
-        "sharing",
-        "social",
-        "comment",
-        "comments",
-        "footer",
-        "menu",
-        "nav",
-        "breadcrumb",
-        "breadcrumbs",
-        "sidebar",
-        "tags",
-        "tag-list",
-        "advert",
-        "ads",
-        "ad",
-        "banner",
-        "cookie",
-        "cookies",
-        "subscribe",
-        "popup",
-    ]
-)
-_HTML_KEEP = frozenset({"html", "body", "main", "article"})
-_HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt", "figcaption")
+            paragraphs[-1][1].append(line)
+    blocks = [(kind, " ".join(lines)) for kind, lines in paragraphs if lines]
+    marked = {block: kind for kind, block in blocks if kind}
+    return [SourceDocument(["\n".join(b for _, b in blocks)], title=title, source=name, marked=marked)]
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
@@ -104,6 +75,8 @@ _VOID = frozenset(
     ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
 )
 MAX_HTML_DEPTH = 1000
+# trafilatura's output elements: the block kinds of the page's main content.
+_TRAFILATURA_BLOCKS = {"head": "heading", "p": "", "item": "item", "cell": "cell", "quote": "quote", "code": ""}
 
 
 def _html_depth(text: str) -> int:
@@ -118,36 +91,33 @@ def _html_depth(text: str) -> int:
 
 
 def _html(data: bytes, name: str) -> list[SourceDocument]:
-    from bs4 import BeautifulSoup
+    """The page's main content by trafilatura (which falls back on readability and jusText
+    itself), as blocks with their markup; the block labels come after, as for any text."""
+    import trafilatura
 
     text = decode_text(data, name)
     if _html_depth(text) > MAX_HTML_DEPTH:
         raise UnsupportedFile(f"{name}: HTML nested over {MAX_HTML_DEPTH} elements deep; refusing it.")
     try:
-        soup = BeautifulSoup(text, "lxml")
+        page = trafilatura.bare_extraction(
+            text, favor_recall=True, include_comments=False, include_tables=True, with_metadata=True
+        )
+        if page is not None and page.body is not None:
+            title, body = page.title or "", page.body
+        else:  # nothing that looks like an article: trafilatura's plain-paragraphs baseline
+            title, body = "", trafilatura.baseline(text)[0]
     except Exception as exc:  # lxml raises several parser errors on hostile input
         raise UnsupportedFile(f"{name}: cannot parse HTML ({exc}).") from exc
-    title = (soup.title.get_text(" ", strip=True) if soup.title else "") or ""
-    h1 = soup.find("h1")
-    if h1 is not None:
-        title = h1.get_text(" ", strip=True) or title
-    for tag in soup.find_all(_HTML_DROP_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(True):
-        # vars(): bs4's `decomposed` property walks the subtree on every call.
-        if vars(tag).get("_decomposed") or tag.attrs is None or tag.name in _HTML_KEEP:
-            continue
-        names = [tag.get("id") or "", *(tag.get("class") or [])]
-        words = {w for name in names for w in re.split(r"[-_\s]+", name.lower()) if w}
-        if words & _HTML_DROP_HINTS:
-            tag.decompose()
-    blocks = []
-    for tag in soup.find_all(_HTML_BLOCKS):
-        if tag.find_parent(_HTML_BLOCKS) is None:
-            blocks.append(tag.get_text(" ", strip=True))
-    if not blocks and soup.body is not None:
-        blocks = [soup.body.get_text("\n", strip=True)]
-    return [SourceDocument(text_paragraphs=["\n".join(blocks)], title=title, source=name)]
+    blocks, marked = [], {}
+    for element in body.iter(*_TRAFILATURA_BLOCKS):
+        if any(parent.tag in _TRAFILATURA_BLOCKS for parent in element.iterancestors()):
+            continue  # a paragraph inside a list item or a cell is part of it
+        block = " ".join("".join(element.itertext()).split())
+        if block:
+            blocks.append(block)
+            if kind := _TRAFILATURA_BLOCKS[element.tag]:
+                marked[block] = kind
+    return [SourceDocument(text_paragraphs=["\n".join(blocks)], title=title, source=name, marked=marked)]
 
 
 def _pdf(data: bytes, name: str) -> list[SourceDocument]:
@@ -180,10 +150,21 @@ def _docx(data: bytes, name: str) -> list[SourceDocument]:
     except Exception as exc:  # python-docx raises zip, XML and key errors on broken files
         raise UnsupportedFile(f"{name}: not a readable DOCX ({exc}).") from exc
     paragraphs = [p.text for p in document.paragraphs]
+    marked = {}
+    for p in document.paragraphs:
+        style = (p.style.name if p.style is not None else "") or ""
+        if not p.text.strip():
+            continue
+        if style.startswith(("Heading", "Title")):
+            marked[" ".join(p.text.split())] = "heading"
+        elif style.startswith("List"):
+            marked[" ".join(p.text.split())] = "item"
     for table in document.tables:
-        paragraphs.extend(cell.text for row in table.rows for cell in row.cells)
+        cells = [cell.text for row in table.rows for cell in row.cells]
+        paragraphs.extend(cells)
+        marked.update({" ".join(c.split()): "cell" for c in cells})
     title = document.core_properties.title or ""
-    return [SourceDocument(text_paragraphs=["\n".join(paragraphs)], title=title, source=name)]
+    return [SourceDocument(text_paragraphs=["\n".join(paragraphs)], title=title, source=name, marked=marked)]
 
 
 def _record(obj: object, where: str) -> SourceDocument:
