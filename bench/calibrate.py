@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.answer import SIGNAL_NAMES  # noqa: E402
-from qa.evaluate import english_questions, load_questions  # noqa: E402
+from qa.evaluate import Question, english_questions, load_questions  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -39,6 +40,22 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
         w -= 0.5 * (z.T @ (p - y) / len(y) + l2 * w)
         b -= 0.5 * float((p - y).mean())
     return w / std, b - float((w / std) @ mean)
+
+
+def signal_rows(
+    service: QAService, runs: dict[str, list[Question]], names: Sequence[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per language: each question's answer signals `names` (abstention off) and whether it is answerable."""
+    rows = {}
+    for language, qs in runs.items():
+        x, y = [], []
+        for q in qs:
+            answer = service.ask(q.text, 5, min_confidence=0.0)
+            if answer.signals:
+                x.append([answer.signals[name] for name in names])
+                y.append(0.0 if q.impossible else 1.0)
+        rows[language] = (np.array(x), np.array(y))
+    return rows
 
 
 def fit_per_language(
@@ -89,15 +106,7 @@ def main() -> None:
     runs = {"fa": questions}
     if args.en:
         runs["en"] = english_questions(args.en, questions)
-    rows = {}
-    for language, qs in runs.items():
-        x, y = [], []
-        for q in qs:
-            answer = service.ask(q.text, 5, min_confidence=0.0)
-            if answer.signals:
-                x.append([answer.signals[name] for name in SIGNAL_NAMES])
-                y.append(0.0 if q.impossible else 1.0)
-        rows[language] = (np.array(x), np.array(y))
+    rows = signal_rows(service, runs, SIGNAL_NAMES)
     for language, (w, b, abstained) in fit_per_language(rows, args.answer_rate, args.threshold).items():
         weights = ", ".join(f"{v:.2f}" for v in w)
         print(f'"{language}": Calibration(bias={b:.2f}, weights=({weights})),')

@@ -358,7 +358,7 @@ def calibrate(data_dir: Path, answer_rate: float, threshold: float) -> None:
     questions: a confidence means the same whichever language the question is in.
     """
     sys.path.insert(0, str(REPO / "bench"))
-    from calibrate import fit_per_language
+    from calibrate import fit_per_language, signal_rows
 
     from qa.service import QAService
     from qa.settings import Settings
@@ -370,15 +370,7 @@ def calibrate(data_dir: Path, answer_rate: float, threshold: float) -> None:
     keep = set(dev_split()["calibration"])
     questions = [q for q in load_questions(DEV) if q.context_key in keep]
     runs = {"fa": questions, "en": english_questions(EN, questions)}
-    rows = {}
-    for language, qs in runs.items():
-        x, y = [], []
-        for q in qs:
-            answer = service.ask(q.text, 5, min_confidence=0.0)
-            if answer.signals:
-                x.append([answer.signals[name] for name in READER_SIGNALS])
-                y.append(0.0 if q.impossible else 1.0)
-        rows[language] = (np.array(x), np.array(y))
+    rows = signal_rows(service, runs, READER_SIGNALS)
     calibration = {}
     for language, (weights, bias, refused) in fit_per_language(rows, answer_rate, threshold).items():
         calibration[language] = {
