@@ -33,6 +33,11 @@ RANK_PENALTY = 0.5  # per unit of fused score below the best passage
 MATCH_PREFIX = 4  # words match on their first letters: کردند ~ کرده, capital ~ capitals
 
 
+def logistic(z: float) -> float:
+    """1 / (1 + e^-z), clamped so that no score overflows."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 def match_key(term: str) -> str:
     """A crude stem for span matching: Persian and English inflect at the end."""
     return term[:MATCH_PREFIX]
@@ -46,8 +51,7 @@ class Calibration:
     weights: tuple[float, float, float, float, float, float]
 
     def confidence(self, signals: AnswerSignals) -> float:
-        z = self.bias + float(np.dot(self.weights, signals.vector()))
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return logistic(self.bias + float(np.dot(self.weights, signals.vector())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +217,9 @@ def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
     return Span(sentence.start + s, sentence.start + e, sentence.text[s:e])
 
 
-def citation(n: int, paragraph: Paragraph, span: Span) -> Citation:
-    """A numbered citation; its quote is the stored paragraph text at start:end."""
+def citation(n: int, paragraph: Paragraph, span: Span, answer: Span | None = None) -> Citation:
+    """A numbered citation; its quote is the stored paragraph text at start:end, and `answer`
+    (inside the quote) the span that answers."""
     return Citation(
         n=n,
         doc_id=paragraph.doc_id,
@@ -224,6 +229,8 @@ def citation(n: int, paragraph: Paragraph, span: Span) -> Citation:
         start=span.start,
         end=span.end,
         quote=paragraph.text[span.start : span.end],
+        answer_start=answer.start if answer else None,
+        answer_end=answer.end if answer else None,
         section=paragraph.section,
     )
 
@@ -240,7 +247,7 @@ def quote_span(text: str, sentence: Span, citable_start: int = 0) -> Span:
     the one before it when it opens with a pronoun (so the quote names whom "he" is), and
     with the one after it when it is a fragment (a few words, such as "چرا؟"); never what
     stands before `citable_start` (a date stamp or agency tag glued to the lead)."""
-    spans = [Span(s.start + citable_start, s.end + citable_start, s.text) for s in sentences(text[citable_start:])]
+    spans = sentences(text, citable_start)
     at = next((i for i, s in enumerate(spans) if s.start <= sentence.start < s.end), None)
     if at is None:
         return sentence

@@ -10,7 +10,6 @@ transformers and torch costs seconds.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer import logistic
 from qa.errors import ModelUnavailable
 from qa.models import Paragraph
-from qa.text import Span
+from qa.text import Span, sentences
 
 MAX_LENGTH = 384
 STRIDE = 128
@@ -41,8 +41,7 @@ class ReaderSpan:
     @property
     def confidence(self) -> float:
         """How much the model prefers this span to "no answer", as a probability."""
-        gap = self.score - self.null_score
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, gap))))
+        return logistic(self.score - self.null_score)
 
 
 class ExtractiveReader:
@@ -182,12 +181,11 @@ class TrainedReader:
     def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
         """The best answering sentence of the paragraphs and the span in it, with scores."""
         from embeddings.reader_net import batch_tensors, embed_tokens, encode_windows, head_outputs, run_layers
-        from qa.text import sentences
 
         windows, owners, spans_of = [], [], []
         for rank, paragraph in enumerate(paragraphs):
-            cut = paragraph.citable_start  # a glued date stamp or agency tag is never read as an answer
-            spans = [(s.start + cut, s.end + cut) for s in sentences(paragraph.text[cut:])]
+            # A glued date stamp or agency tag (before citable_start) is never read as an answer.
+            spans = [(s.start, s.end) for s in sentences(paragraph.text, paragraph.citable_start)]
             spans_of.append(spans)
             for window in encode_windows(
                 self._tokenizer, question, paragraph.title, paragraph.text, spans, self.config.max_length
@@ -253,8 +251,7 @@ def reader_confidence(calibration: dict[str, dict[str, object]], language: str, 
     languages without their own use English's)."""
     params = calibration.get(language) or calibration.get("en")
     if not params:
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, signals["answer_logit"]))))
+        return logistic(signals["answer_logit"])
     weights = params["weights"]
     assert isinstance(weights, dict)
-    z = float(params["bias"]) + sum(float(w) * signals[name] for name, w in weights.items())  # type: ignore[arg-type]
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return logistic(float(params["bias"]) + sum(float(w) * signals[name] for name, w in weights.items()))  # type: ignore[arg-type]

@@ -232,14 +232,14 @@ def _spans(text: str, boundary: re.Pattern[str], offset: int = 0) -> list[Span]:
     return out
 
 
-def sentences(text: str) -> list[Span]:
-    """Sentences of a raw paragraph with their exact character offsets.
+def sentences(text: str, start: int = 0) -> list[Span]:
+    """Sentences of a raw paragraph from `start` on, with exact character offsets into `text`.
 
     Example:
         >>> [s.text for s in sentences("قیمت ۳.۵ درصد بالا رفت. چرا؟ نمی‌دانیم.")]
         ['قیمت ۳.۵ درصد بالا رفت.', 'چرا؟', 'نمی\u200cدانیم.']
     """
-    return _spans(text, _SENTENCE_END)
+    return _spans(text[start:], _SENTENCE_END, offset=start)
 
 
 def clauses(sentence: Span) -> list[Span]:

@@ -86,8 +86,7 @@ def citable_start(text: str) -> int:
 
 def citable_sentences(paragraph: CleanParagraph) -> list[Span]:
     """The sentences answers may quote, with offsets into the paragraph's raw text."""
-    offset = paragraph.start
-    return [Span(s.start + offset, s.end + offset, s.text) for s in sentences(paragraph.citable)]
+    return sentences(paragraph.text, paragraph.start)
 
 
 def split_long(paragraph: str, max_words: int) -> list[str]:
