@@ -300,7 +300,7 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example]) -> 
         calibration=old.calibration if old else {},
         meta={
             "seed": SEED,
-            "trained_on": {"written_examples": sum(1 for _ in examples), "dev_contexts": split["train"]},
+            "trained_on": {"examples": len(examples), "dev_contexts": split["train"]},
             "dev_split": split,
         },
     )

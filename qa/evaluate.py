@@ -184,7 +184,7 @@ def plot_curve(curves: dict[str, list[tuple[float, float, float]]], threshold: f
     fig.savefig(path, dpi=120)
 
 
-def unseen_filter(service: QAService) -> set[str]:
+def seen_contexts(service: QAService) -> set[str]:
     """Context keys the trained reader was trained or calibrated on (its config records them)."""
     config = Path(service.settings.reader_dir) / "config.json"
     if not config.exists():
@@ -200,7 +200,7 @@ def run_eval(service: QAService, args: argparse.Namespace) -> int:
     service.ingest_documents(docs)
     questions = list(load_questions(path))
     if args.unseen:
-        seen = unseen_filter(service)
+        seen = seen_contexts(service)
         questions = [q for q in questions if q.context_key not in seen]
     if args.limit:
         questions = questions[: args.limit]

@@ -651,9 +651,7 @@ class QAService:
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         span = short_answer(question, quoted, weights, self.settings.max_answer_words)
         confidence = round(calibration_for(language).confidence(choice.signals), 4)
-        cited = citation(1, choice.paragraph, quoted)
-        cited.answer_start, cited.answer_end = span.start, span.end
-        return cited, confidence, choice.signals.as_dict()
+        return citation(1, choice.paragraph, quoted, span), confidence, choice.signals.as_dict()
 
     def _read_span(self, question: str, passages: list[Passage]) -> tuple[Citation, float, dict[str, float]] | None:
         """The extractive reader's answer (QA_READER_MODEL) and its no-answer confidence."""
@@ -681,10 +679,8 @@ class QAService:
             "top_dense": passages[0].dense,
             "rank": float(read.rank),
         }
-        cited = citation(
-            1, read.paragraph, quote_span(read.paragraph.text, read.sentence, read.paragraph.citable_start)
-        )
-        cited.answer_start, cited.answer_end = read.span.start, read.span.end
+        quoted = quote_span(read.paragraph.text, read.sentence, read.paragraph.citable_start)
+        cited = citation(1, read.paragraph, quoted, read.span)
         confidence = round(reader_confidence(reader.config.calibration, language, signals), 4)
         return cited, confidence, {k: round(float(v), 4) for k, v in signals.items()}
 
