@@ -1,15 +1,15 @@
 """Fit the sentence selector's confidence (qa/answer.py CALIBRATION) on dev questions.
 
-Asks the questions of a SQuAD/PersianQA file (Persian) and of an English translations
-file with abstention off, records each answer's signals, fits one logistic regression
-over both languages (answerable = 1, unanswerable = 0), shifts each language's bias so
-that `--threshold` answers `--answer-rate` of its answerable questions, and prints the
-parameters and the share of unanswerable questions refused there. By default only the
-dev contexts bench/train_reader.py sets aside for calibration are asked, so the figures
-of `qa eval --unseen` come from questions neither model was fitted on.
+Over the corpus bench/fit_selector.py fits the sentence ranker on (the seeds, the dev
+contexts, the written paragraphs), asks with abstention off the questions neither model
+was fitted on: the dev split's "calibration" part (Persian, and English where translated)
+and bench/reader_data/heldout (both languages, answerable and unanswerable). It records
+each answer's signals, fits one logistic regression over both languages (answerable = 1,
+unanswerable = 0), shifts each language's bias so that `--threshold` answers
+`--answer-rate` of its answerable questions, and prints the parameters and the share of
+unanswerable questions refused there. The dev "eval" part stays unseen for `qa eval --unseen`.
 
-    .venv/bin/python bench/calibrate.py ../shared/data/persianqa_dev.json \
-        --en tests/data/en_questions.jsonl --data-dir /tmp/qa-calibrate
+    .venv/bin/python bench/calibrate.py --data-dir /tmp/qa-calibrate
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import fitting_corpus  # noqa: E402
+
 from qa.answer import SIGNAL_NAMES  # noqa: E402
-from qa.evaluate import Question, english_questions, load_questions  # noqa: E402
+from qa.evaluate import Question  # noqa: E402
 from qa.service import QAService  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.text import detect_language  # noqa: E402
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 5000) -> tuple[np.ndarray, float]:
@@ -84,28 +86,14 @@ def fit_per_language(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--en", type=Path)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-calibrate"))
     parser.add_argument("--answer-rate", type=float, default=0.9)
     parser.add_argument("--threshold", type=float, default=0.53, help="QA_MIN_CONFIDENCE's default")
-    parser.add_argument(
-        "--all", action="store_true", help="fit on every question (default: the reader's calibration part only)"
-    )
     args = parser.parse_args()
 
-    service = QAService(Settings(data_dir=args.data_dir, reader="off"))
-    service.ensure_seeded()
-    service.ingest_documents(service.read_file(args.file.read_bytes(), args.file.name))
-    questions = list(load_questions(args.file))
-    if not args.all:  # the contexts bench/train_reader.py keeps for calibration: never trained on
-        from train_reader import dev_split
-
-        keep = set(dev_split()["calibration"])
-        questions = [q for q in questions if q.context_key in keep]
-    runs = {"fa": questions}
-    if args.en:
-        runs["en"] = english_questions(args.en, questions)
+    service, parts = fitting_corpus(args.data_dir)
+    asked = parts["calibration"] + parts["written-heldout"]
+    runs = {language: [q for q in asked if detect_language(q.text) == language] for language in ("fa", "en")}
     rows = signal_rows(service, runs, SIGNAL_NAMES)
     for language, (w, b, abstained) in fit_per_language(rows, args.answer_rate, args.threshold).items():
         weights = ", ".join(f"{v:.2f}" for v in w)

@@ -221,3 +221,51 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = SERVER_ST
                 pass
             time.sleep(0.02)
     raise TimeoutError(f"{url}/health did not answer within {timeout:.0f} s")
+
+
+WRITTEN_DIR = REPO / "bench" / "reader_data"  # paragraphs and questions written for the project (MIT)
+
+
+def written_questions(service, folder: Path) -> list:
+    """A bench/reader_data folder's paragraphs ingested into `service` as documents, and their
+    questions in both languages (answerable ones carry the answer text)."""
+    from qa.evaluate import Question
+
+    out = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            doc_id = f"written-{path.stem}-{i}"
+            service.ingest_text(row["context"], doc_id=doc_id, title=row["title"])
+            for qa in row["qas"]:
+                answers = [qa["answer"]] if qa["answer"] else []
+                for text in (qa["question_fa"], qa["question_en"]):
+                    out.append(Question(f"{doc_id}:{text}", text, doc_id, answers, not answers))
+    return out
+
+
+def fitting_corpus(data_dir: Path) -> tuple[object, dict[str, list]]:
+    """The corpus the selector is fitted over, as users would ask it: the seeds, the dev
+    contexts and every written paragraph, in a fresh data dir. Returns the service and the
+    questions by part: "written" (bench/reader_data/*.jsonl), "written-heldout"
+    (bench/reader_data/heldout) and the dev split's "train", "calibration" and "eval"
+    (Persian and, where translated, English)."""
+    import shutil
+
+    from qa.evaluate import dev_split, english_questions, load_questions
+    from qa.service import QAService
+    from qa.settings import Settings
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    service = QAService(Settings(data_dir=data_dir, reader="off"))
+    service.ensure_seeded()
+    service.ingest_documents(service.read_file(DEV_FILE.read_bytes(), DEV_FILE.name))
+    dev = list(load_questions(DEV_FILE))
+    dev += english_questions(EN_FILE, dev)
+    parts = {"written": written_questions(service, WRITTEN_DIR)}
+    parts["written-heldout"] = written_questions(service, WRITTEN_DIR / "heldout")
+    for name, keys in dev_split(DEV_FILE).items():
+        parts[name] = [q for q in dev if q.context_key in set(keys)]
+    return service, parts

@@ -5,8 +5,8 @@ Data (all recorded in models/README.md):
 - bench/reader_data/*.jsonl: paragraphs, questions (Persian and English) and answer spans
   written for this project (MIT); each question is used in both languages;
 - the training part of ../shared/data/persianqa_dev.json (GPL-3.0, read in place, never
-  copied): DEV_TRAIN_CONTEXTS of its 40 contexts, chosen by a fixed permutation; the next
-  DEV_CALIBRATION_CONTEXTS are kept for calibration, the rest for evaluation, and neither
+  copied): the "train" part of its 40 contexts (qa.evaluate.dev_split, a fixed permutation); the
+  "calibration" part is kept for calibration, the "eval" part for evaluation, and neither
   is ever trained on;
 - "no answer" examples made by pairing each question with another paragraph of its file.
 
@@ -47,7 +47,7 @@ from embeddings.reader_net import (  # noqa: E402
     run_layers,
     trained_state,
 )
-from qa.evaluate import context_key, english_questions, load_questions  # noqa: E402
+from qa.evaluate import context_key, dev_split, english_questions, load_questions  # noqa: E402
 from qa.reader import READER_SIGNALS  # noqa: E402
 from qa.text import sentences  # noqa: E402
 
@@ -57,8 +57,6 @@ OUT = REPO / "models" / "reader"
 CHECKPOINT = REPO / "bench" / "out" / "reader-checkpoint.pt"
 LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-layers.pt"
 SEED = 13
-DEV_TRAIN_CONTEXTS = 10
-DEV_CALIBRATION_CONTEXTS = 10
 FIRST_TRAINED_LAYER = 9
 NEGATIVE_SHARE = 0.3
 
@@ -71,20 +69,6 @@ class Example:
     title: str
     text: str
     answer: tuple[int, int] | None
-
-
-def dev_split() -> dict[str, list[str]]:
-    """The dev contexts' keys by part: train, calibration, eval (a fixed permutation)."""
-    data = json.loads(DEV.read_text(encoding="utf-8"))
-    keys = [context_key(p["context"]) for a in data["data"] for p in a["paragraphs"]]
-    order = list(range(len(keys)))
-    random.Random(SEED).shuffle(order)
-    cut1, cut2 = DEV_TRAIN_CONTEXTS, DEV_TRAIN_CONTEXTS + DEV_CALIBRATION_CONTEXTS
-    return {
-        "train": [keys[i] for i in order[:cut1]],
-        "calibration": [keys[i] for i in order[cut1:cut2]],
-        "eval": [keys[i] for i in order[cut2:]],
-    }
 
 
 def dev_examples(part: list[str]) -> list[Example]:
@@ -209,7 +193,7 @@ def train(args: argparse.Namespace) -> None:
     rng = random.Random(SEED)
     model, tokenizer = build_encoder(), load_tokenizer()  # the bundled weights, dequantised
     model.eval()
-    split = dev_split()
+    split = dev_split(DEV)
     examples = written_examples(rng) + dev_examples(split["train"])
     items = [t for e in examples for t in targets(tokenizer, e)]
     print(
@@ -314,7 +298,7 @@ def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, floa
     from qa.reader import TrainedReader
 
     reader = TrainedReader(OUT)
-    split = dev_split()
+    split = dev_split(DEV)
     keys = [k for part in parts for k in split[part]]
     examples = dev_examples(keys)
     sentence_ok = span_ok = answerable = 0
@@ -367,7 +351,7 @@ def calibrate(data_dir: Path, answer_rate: float, threshold: float) -> None:
     service = QAService(Settings(data_dir=data_dir, reader="trained", reader_dir=OUT))
     service.ensure_seeded()
     service.ingest_documents(service.read_file(DEV.read_bytes(), DEV.name))
-    keep = set(dev_split()["calibration"])
+    keep = set(dev_split(DEV)["calibration"])
     questions = [q for q in load_questions(DEV) if q.context_key in keep]
     runs = {"fa": questions, "en": english_questions(EN, questions)}
     rows = signal_rows(service, runs, READER_SIGNALS)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer_type import answer_type, typed_span
+from qa.answer_type import TYPED_KINDS, answer_type, has_typed_span, typed_span
 from qa.models import Citation, Paragraph
 from qa.store import SentenceTable
 from qa.text import Span, sentences, tokens
+from qa.transliterate import persian_names
 
 PASSAGES_READ = 3
 LEXICAL_WEIGHT = 0.8  # local-weighted question-word share, beside cosine similarity
@@ -116,12 +117,18 @@ class SpanChoice:
 
 
 @dataclass(slots=True)
-class _Candidate:
+class Candidate:
+    """A sentence of one of the top passages, as the selector sees it."""
+
     paragraph: Paragraph
     span: Span
-    dense: float
-    passage_score: float
+    dense: float  # cosine of the sentence with the question
+    passage_score: float  # its passage's fused retrieval score
+    passage_dense: float  # its passage's cosine with the question
+    passage_rank: int
+    index: int  # its position among its paragraph's sentences
     keys: set[str]
+    names: frozenset[str] = frozenset()  # consonant skeletons of its words (qa.transliterate)
 
 
 def question_weights(terms: Sequence[str], idf: dict[str, float]) -> dict[str, float]:
@@ -143,20 +150,17 @@ def _keys(text: str) -> set[str]:
     return {match_key(t) for t in tokens(text)}
 
 
-def choose_span(
+def sentence_candidates(
     passages: Sequence[tuple[Paragraph, float, float]],
     sentences: dict[int, SentenceTable],
     qvec: np.ndarray,
-    weights: dict[str, float],
-    lexical_scale: float = 1.0,
-) -> SpanChoice | None:
-    """The best sentence among the top passages, given as (paragraph, fused score, dense).
-
-    `lexical_scale` (0 to 1) is how far shared words may count: little for a question
-    whose words the corpus mostly lacks (another language), fully otherwise.
-    """
-    candidates: list[_Candidate] = []
-    for paragraph, score, _ in passages[:PASSAGES_READ]:
+    with_names: bool = False,
+) -> list[Candidate]:
+    """Every stored sentence of the top passages, given as (paragraph, fused score, dense);
+    `with_names` also reads their words' consonant skeletons (for a question naming names
+    in Latin letters)."""
+    out: list[Candidate] = []
+    for rank, (paragraph, score, passage_dense) in enumerate(passages[:PASSAGES_READ]):
         table = sentences.get(paragraph.id)
         if table is None:
             continue
@@ -164,29 +168,109 @@ def choose_span(
         for i in range(len(table.starts)):
             start, end = int(table.starts[i]), int(table.ends[i])
             text = paragraph.text[start:end]
-            candidates.append(_Candidate(paragraph, Span(start, end, text), float(dense[i]), score, _keys(text)))
+            names = persian_names(text) if with_names else frozenset()
+            span = Span(start, end, text)
+            out.append(Candidate(paragraph, span, float(dense[i]), score, passage_dense, rank, i, _keys(text), names))
+    return out
+
+
+def _local(weights: dict[str, float], candidates: Sequence[Candidate], field: str) -> dict[str, float]:
+    """Weights scaled by rarity among the candidates: a word in few candidate sentences
+    separates them; the article's subject, in all of them, does not."""
+    n = len(candidates)
+    return {k: w * math.log(1 + n / (1 + sum(k in getattr(c, field) for c in candidates))) for k, w in weights.items()}
+
+
+def sentence_features(
+    candidates: Sequence[Candidate],
+    weights: dict[str, float],
+    lexical_scale: float,
+    kind: str | None,
+    names: dict[str, float] | None = None,
+) -> np.ndarray:
+    """One row of FEATURE_NAMES per candidate (see SentenceRanker); `names` are the question's
+    Latin-letter names as weighted skeletons (qa.transliterate.name_weights)."""
+    local = _local(weights, candidates, "keys")
+    local_names = _local(names or {}, candidates, "names")
+    top_score = max(c.passage_score for c in candidates)
+    typed = kind in TYPED_KINDS
+    rows = []
+    for c in candidates:
+        hit = typed and has_typed_span(kind, c.span.text)
+        rows.append(
+            [
+                c.dense,
+                lexical_scale * coverage(local, c.keys),
+                lexical_scale * coverage(weights, c.keys),
+                c.passage_score - top_score,
+                c.passage_dense,
+                float(c.index == 0),
+                math.log1p(len(c.span.text.split())),
+                float(hit),
+                float(c.passage_rank),
+                coverage(local_names, c.names),
+            ]
+        )
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+
+
+FEATURE_NAMES = (
+    "dense",
+    "local_coverage",  # question words weighted by rarity among the candidates, times the lexical scale
+    "coverage",  # question words weighted by corpus idf, times the lexical scale
+    "passage_gap",  # its passage's fused score below the best passage's
+    "passage_dense",
+    "lead",  # the first sentence of its paragraph
+    "log_words",
+    "typed_hit",  # the question asks for a year, date or number and the sentence holds one
+    "passage_rank",
+    "name_coverage",  # the question's Latin-letter names found in Persian script, weighted as local_coverage
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRanker:
+    """A linear score over FEATURE_NAMES: the best-scoring candidate is the answer sentence."""
+
+    weights: tuple[float, ...]
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        return features @ np.asarray(self.weights)
+
+
+# The hand-set score of earlier sessions: cosine + 0.8 x local coverage - 0.5 x passage gap.
+HAND_SET = SentenceRanker((1.0, LEXICAL_WEIGHT, 0.0, RANK_PENALTY, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+RANKERS: dict[str, SentenceRanker] = {"fa": HAND_SET, "en": HAND_SET}
+
+
+def ranker_for(language: str) -> SentenceRanker:
+    return RANKERS.get(language, RANKERS["en"])
+
+
+def choose_span(
+    passages: Sequence[tuple[Paragraph, float, float]],
+    candidates: Sequence[Candidate],
+    features: np.ndarray,
+    weights: dict[str, float],
+    ranker: SentenceRanker = HAND_SET,
+) -> SpanChoice | None:
+    """The best of the top passages' sentences (`sentence_candidates`, with their
+    `sentence_features`) by the ranker's score, and the signals its confidence is computed from."""
     if not candidates:
         return None
-    # A word in few candidate sentences separates them; the article's subject does not.
-    n = len(candidates)
-    local = {k: w * math.log(1 + n / (1 + sum(k in c.keys for c in candidates))) for k, w in weights.items()}
-    top = passages[0][1]
-    values = [
-        c.dense + lexical_scale * LEXICAL_WEIGHT * coverage(local, c.keys) - RANK_PENALTY * (top - c.passage_score)
-        for c in candidates
-    ]
+    values = ranker.scores(features)
     best = int(np.argmax(values))
     chosen = candidates[best]
-    runner_up = max((v for i, v in enumerate(values) if i != best), default=values[best] - 1.0)
+    runner_up = max((float(v) for i, v in enumerate(values) if i != best), default=float(values[best]) - 1.0)
     first = passages[0][0]
     first_keys = set().union(*(c.keys for c in candidates if c.paragraph.id == first.id))
     signals = AnswerSignals(
         passage_dense=passages[0][2],
         sentence_dense=chosen.dense,
-        sentence_score=values[best],
+        sentence_score=float(values[best]),
         sentence_coverage=coverage(weights, chosen.keys),
         passage_coverage=coverage(weights, first_keys),
-        margin=values[best] - runner_up,
+        margin=float(values[best]) - runner_up,
     )
     return SpanChoice(chosen.paragraph, chosen.span, signals)
 

@@ -66,6 +66,7 @@ _NUMBER_WORDS = re.compile(
     r"(?:\s+و\s+[^\s،,.]+)?(?:\s+[^\s،,.;؛:!?؟()«»]+)?(?![\w])"
 )
 _FINDERS = {"year": _YEAR, "date": _DATE, "number": _NUMBER}
+TYPED_KINDS = frozenset(_FINDERS)  # the kinds a pattern can find in a sentence
 
 
 def _candidates(kind: str, text: str) -> list[re.Match[str]]:
@@ -81,6 +82,11 @@ def _candidates(kind: str, text: str) -> list[re.Match[str]]:
         found = [m for m in found if not any(s <= m.start() < e for s, e in years)]
         found += [m for m in _NUMBER_WORDS.finditer(text)]
     return found
+
+
+def has_typed_span(kind: str, text: str) -> bool:
+    """Whether a sentence holds a span of `kind` (one of TYPED_KINDS)."""
+    return bool(_candidates(kind, text))
 
 
 def answer_type(question: str) -> str | None:

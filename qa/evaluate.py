@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import statistics
 import time
@@ -184,13 +185,31 @@ def plot_curve(curves: dict[str, list[tuple[float, float, float]]], threshold: f
     fig.savefig(path, dpi=120)
 
 
-def seen_contexts(service: QAService) -> set[str]:
-    """Context keys the trained reader was trained or calibrated on (its config records them)."""
-    config = Path(service.settings.reader_dir) / "config.json"
-    if not config.exists():
-        return set()
-    split = json.loads(config.read_text(encoding="utf-8")).get("dev_split", {})
-    return set(split.get("train", [])) | set(split.get("calibration", []))
+# The dev file's contexts are split once, by a fixed permutation: the trained reader and the
+# selector's sentence ranker and confidence are fitted on "train" and "calibration" only, and
+# `qa eval --unseen` asks the questions of "eval" alone.
+SPLIT_SEED = 13
+SPLIT_SIZES = (("train", 10), ("calibration", 10))
+
+
+def dev_split(path: Path) -> dict[str, list[str]]:
+    """A SQuAD file's context keys by part: train, calibration and eval (the rest)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys = [context_key(p["context"]) for a in data["data"] for p in a["paragraphs"]]
+    order = list(range(len(keys)))
+    random.Random(SPLIT_SEED).shuffle(order)
+    parts, at = {}, 0
+    for name, size in SPLIT_SIZES:
+        parts[name] = [keys[i] for i in order[at : at + size]]
+        at += size
+    parts["eval"] = [keys[i] for i in order[at:]]
+    return parts
+
+
+def fitted_contexts(path: Path) -> set[str]:
+    """The contexts of a file that models of this project were fitted on."""
+    split = dev_split(path)
+    return set(split["train"]) | set(split["calibration"])
 
 
 def run_eval(service: QAService, args: argparse.Namespace) -> int:
@@ -200,7 +219,7 @@ def run_eval(service: QAService, args: argparse.Namespace) -> int:
     service.ingest_documents(docs)
     questions = list(load_questions(path))
     if args.unseen:
-        seen = seen_contexts(service)
+        seen = fitted_contexts(path)
         questions = [q for q in questions if q.context_key not in seen]
     if args.limit:
         questions = questions[: args.limit]

@@ -27,13 +27,18 @@ from embeddings.factory import canonical_model_name, describe_embedder, make_emb
 from embeddings.index import VectorIndex, remove_orphan_temp_files
 from qa.answer import (
     PASSAGES_READ,
+    Candidate,
     calibration_for,
     choose_span,
     citation,
     question_weights,
     quote_span,
+    ranker_for,
+    sentence_candidates,
+    sentence_features,
     short_answer,
 )
+from qa.answer_type import answer_type
 from qa.errors import DocumentNotFound, InvalidInput, ModelMismatch, ModelUnavailable, QAError
 from qa.ingest import (
     CleanParagraph,
@@ -54,7 +59,8 @@ from qa.reader import ExtractiveReader, TrainedReader, reader_confidence
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.store import NewParagraph, Store
-from qa.text import detect_language, require_unicode, tokens
+from qa.text import detect_language, require_unicode, stopwords, tokens
+from qa.transliterate import latin_names, name_weights
 
 log = logging.getLogger(__name__)
 
@@ -635,17 +641,28 @@ class QAService:
         unique = list(dict.fromkeys(terms))
         return dict(zip(unique, self.bm25.idf(unique).tolist(), strict=True))
 
+    def sentence_features(
+        self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]
+    ) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
+        """The top passages' sentences, their ranking features and the question's word weights."""
+        top = passages[:PASSAGES_READ]
+        tables = self.store.sentences([p.paragraph.id for p in top], self.index.dim)
+        weights = question_weights(terms, self._idf(terms))
+        names = name_weights(latin_names(question, stopwords()))
+        candidates = sentence_candidates([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, bool(names))
+        scale = self.bm25.coverage(terms) ** 2
+        features = sentence_features(candidates, weights, scale, answer_type(question), names)
+        return candidates, features, weights
+
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
     ) -> tuple[Citation, float, dict[str, float]] | None:
         """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
         if not passages:
             return None
-        top = passages[:PASSAGES_READ]
-        tables = self.store.sentences([p.paragraph.id for p in top], self.index.dim)
-        weights = question_weights(terms, self._idf(terms))
-        scale = self.bm25.coverage(terms) ** 2
-        choice = choose_span([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, weights, scale)
+        candidates, features, weights = self.sentence_features(question, passages, qvec, terms)
+        ranked = [(p.paragraph, p.score, p.dense) for p in passages[:PASSAGES_READ]]
+        choice = choose_span(ranked, candidates, features, weights, ranker_for(language))
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)

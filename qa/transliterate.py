@@ -1,0 +1,129 @@
+"""Match a name written in Latin letters with the same name in Persian script.
+
+An English question over Persian text shares no word with it, yet it names the people and
+places the answer is about: "al-Sudani" is «السودانی», "Pezeshkian" «پزشکیان». Persian
+writes few vowels, so both sides are reduced to a consonant skeleton: vowels (and the
+letters that stand for them, ا و ی ه ع) are dropped, letters that sound alike fold into one
+class (س ص ث → s, ز ذ ض ظ → z, ت ط → t, ق غ گ and g → g, ج ژ and j → j), doubled letters
+collapse, and an Arabic article «ال» may be left off. No dictionary, no model: it works for
+names the project has never seen, at the cost of chance matches between short skeletons
+(«اسد» "sd" is also «سعید»), which is why a name counts by its skeleton's length.
+
+Example:
+    >>> latin_skeleton("Pezeshkian") == persian_skeleton("پزشکیان")
+    True
+    >>> latin_skeleton("Sudani") in persian_skeletons("السودانی")
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+MIN_CONSONANTS = 2
+
+_LATIN_DIGRAPHS = (("sh", "S"), ("ch", "C"), ("kh", "x"), ("gh", "g"), ("zh", "j"), ("ph", "f"), ("th", "t"))
+_LATIN = str.maketrans({"q": "g", "c": "k", "w": "v", "x": "x"})
+_LATIN_DROP = re.compile(r"[aeiouyh'`\-]")
+_PERSIAN = str.maketrans(
+    {
+        "ب": "b",
+        "پ": "p",
+        "ت": "t",
+        "ط": "t",
+        "ث": "s",
+        "س": "s",
+        "ص": "s",
+        "ج": "j",
+        "ژ": "j",
+        "چ": "C",
+        "خ": "x",
+        "د": "d",
+        "ذ": "z",
+        "ز": "z",
+        "ض": "z",
+        "ظ": "z",
+        "ر": "r",
+        "ش": "S",
+        "غ": "g",
+        "ق": "g",
+        "گ": "g",
+        "ف": "f",
+        "ک": "k",
+        "ك": "k",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "ح": "",
+        "ه": "",
+        "ة": "",
+        "ا": "",
+        "آ": "",
+        "أ": "",
+        "إ": "",
+        "ء": "",
+        "ئ": "",
+        "ؤ": "",
+        "ع": "",
+        "و": "",
+        "ی": "",
+        "ي": "",
+        "ى": "",
+    }
+)
+_NOT_PERSIAN_LETTER = re.compile(r"[^\u0600-\u06ff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'`]+")
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+def latin_skeleton(word: str) -> str:
+    """The consonant skeleton of a word in Latin letters: "Assad" -> "sd"."""
+    text = word.lower()
+    for digraph, sound in _LATIN_DIGRAPHS:
+        text = text.replace(digraph, sound)
+    return _collapse(_LATIN_DROP.sub("", text).translate(_LATIN))
+
+
+def persian_skeleton(word: str) -> str:
+    """The consonant skeleton of a word in Persian script: «اسد» -> "sd"."""
+    return _collapse(_NOT_PERSIAN_LETTER.sub("", word).translate(_PERSIAN))
+
+
+@lru_cache(maxsize=65536)
+def persian_skeletons(word: str) -> frozenset[str]:
+    """A Persian word's skeletons: as written and, for «ال...», without the Arabic article."""
+    out = {persian_skeleton(word)}
+    if word.startswith("ال") and len(word) > 4:
+        out.add(persian_skeleton(word[2:]))
+    return frozenset(s for s in out if s)
+
+
+def latin_names(text: str, stopwords: frozenset[str]) -> list[str]:
+    """The skeletons of the names a text writes in Latin letters: its capitalised words that
+    are not stop words, or all its words but stop words when it has none (a question typed in
+    lower case), of two consonants or more ("al-Sudani" gives "Sudani"; "al" is too short)."""
+    words = [w for w in _LATIN_WORD.findall(text.replace("-", " ")) if w.lower() not in stopwords]
+    capitalised = [w for w in words if w[0].isupper()]
+    out = []
+    for word in capitalised or words:
+        skeleton = latin_skeleton(word)
+        if len(skeleton) >= MIN_CONSONANTS and skeleton not in out:
+            out.append(skeleton)
+    return out
+
+
+def persian_names(text: str) -> frozenset[str]:
+    """The skeletons of every word of a Persian text."""
+    out: set[str] = set()
+    for word in text.split():
+        out |= persian_skeletons(word)
+    return frozenset(out)
+
+
+def name_weights(names: list[str]) -> dict[str, float]:
+    """A weight per name skeleton: longer skeletons match by chance less often."""
+    return {name: float(len(name) - 1) for name in names}

@@ -1,0 +1,44 @@
+"""Names written in Latin letters match the same names in Persian script (qa.transliterate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.text import stopwords
+from qa.transliterate import latin_names, latin_skeleton, persian_names, persian_skeletons
+
+
+@pytest.mark.parametrize(
+    ("latin", "persian"),
+    [
+        ("Pezeshkian", "پزشکیان"),
+        ("Sudani", "السودانی"),
+        ("Assad", "اسد"),
+        ("Bashar", "بشار"),
+        ("Putin", "پوتین"),
+        ("Japan", "ژاپن"),
+        ("Erdogan", "اردوغان"),
+        ("Tehran", "تهران"),
+        ("Astana", "آستانه"),
+        ("Khamenei", "خامنه‌ای"),
+    ],
+)
+def test_a_latin_name_matches_its_persian_spelling(latin: str, persian: str) -> None:
+    assert latin_skeleton(latin) in persian_skeletons(persian)
+
+
+@pytest.mark.parametrize(("latin", "persian"), [("Tehran", "مشهد"), ("Pezeshkian", "پزشک"), ("Sudani", "سوریه")])
+def test_different_names_do_not_match(latin: str, persian: str) -> None:
+    assert latin_skeleton(latin) not in persian_skeletons(persian)
+
+
+def test_a_question_names_only_its_names() -> None:
+    names = latin_names("Who did Bashar al-Assad speak with by phone?", stopwords())
+    assert latin_skeleton("Bashar") in names and latin_skeleton("Assad") in names
+    assert latin_skeleton("speak") not in names, "a capitalised question names its capitalised words"
+    assert latin_skeleton("Assad") in latin_names("who did bashar al-assad speak with", stopwords())
+
+
+def test_a_persian_sentence_gives_the_skeletons_of_its_words_with_and_without_the_article() -> None:
+    names = persian_names("محمد شیاع السودانی نخست وزیر عراق")
+    assert {latin_skeleton("Sudani"), latin_skeleton("Iraq"), latin_skeleton("Mohammad")} <= names
