@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from test_blocks import SITE_PAGES
 
 from api.main import create_app
+from cli.main import main as qa_main
 from embeddings.e5 import E5Embedder
-from qa.cli import main as qa_main
 from qa.models import answer_json
 from qa.service import QAService
 from qa.store import STORE_FILE, Store

@@ -1,4 +1,4 @@
-"""The `qa` command: the same service calls as the HTTP API, from a terminal.
+"""The `qa` command: the same service calls as the HTTP API, from a terminal (the outermost layer).
 
 Commands and flags follow ../shared/CONTRACT.md. Every command takes `--data-dir`;
 `ask`, `search` and `serve` index the shipped seeds into a data dir that has none.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa import logs
-from qa.errors import QAError
+from qa.errors import USER_ERRORS
 from qa.models import answer_json, passage_json
 from qa.settings import Settings
 
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(_settings(args), level=logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         return args.func(args)
-    except QAError as exc:
+    except USER_ERRORS as exc:
         print(f"qa: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
