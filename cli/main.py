@@ -209,10 +209,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Several processes: seed once here, then each worker opens the data dir itself
     # (api.main.app_from_environment reads QA_* like this process did). The index and BM25
     # are loaded here only when there are seeds to index, not for every start.
+    from qa.backends.factory import open_store
     from qa.service import QAService
-    from qa.store import Store
 
-    if Store(Path(settings.data_dir)).unseeded:
+    if open_store(settings).unseeded:
         results = QAService(settings).ensure_seeded()
         if results:
             print(f"indexed {len(results)} seed documents into {settings.data_dir}", file=sys.stderr)

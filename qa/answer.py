@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answer_type import answer_type, typed_span
+from qa.backends.base import SentenceTable
 from qa.models import Citation, Paragraph
-from qa.store import SentenceTable
 from qa.text import Span, sentences, tokens
 
 PASSAGES_READ = 3
