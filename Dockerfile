@@ -10,6 +10,7 @@ COPY pyproject.toml README.md ./
 COPY qa ./qa
 COPY embeddings ./embeddings
 COPY api ./api
+COPY cli ./cli
 COPY seeds ./seeds
 
 # The bundled E5 model needs no torch; install the sentence-transformers extra

@@ -33,12 +33,12 @@ test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check qa embeddings api tests bench
-	$(BIN)/ruff format --check qa embeddings api tests bench
+	$(BIN)/ruff check qa embeddings api cli tests bench
+	$(BIN)/ruff format --check qa embeddings api cli tests bench
 
 format: install
-	$(BIN)/ruff format qa embeddings api tests bench
-	$(BIN)/ruff check --fix qa embeddings api tests bench
+	$(BIN)/ruff format qa embeddings api cli tests bench
+	$(BIN)/ruff check --fix qa embeddings api cli tests bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache test-artifacts

@@ -16,16 +16,16 @@ from fastapi.responses import JSONResponse
 
 from api.schemas import ErrorOut
 from qa.errors import (
+    USER_ERRORS,
     DocumentNotFound,
     InvalidInput,
     ModelMismatch,
     ModelUnavailable,
-    QAError,
     TooLarge,
     UnsupportedFile,
 )
 
-STATUS_CODES: dict[type[QAError], int] = {
+STATUS_CODES: dict[type[Exception], int] = {
     InvalidInput: 422,
     UnsupportedFile: 415,
     TooLarge: 413,
@@ -48,7 +48,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def status_code(exc: QAError) -> int:
+def status_code(exc: Exception) -> int:
     """The HTTP status for a service error; subclasses inherit their parent's."""
     for cls in type(exc).__mro__:
         if cls in STATUS_CODES:
@@ -94,7 +94,7 @@ def describe(errors: Sequence[dict[str, Any]], content_type: str) -> tuple[int, 
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, QAError)
+    assert isinstance(exc, USER_ERRORS)
     return error_response(status_code(exc), str(exc))
 
 
@@ -110,5 +110,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an app (FastAPI's own HTTPException handler already uses `detail`)."""
-    app.add_exception_handler(QAError, _service_error)
+    for error in USER_ERRORS:
+        app.add_exception_handler(error, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -174,7 +174,7 @@ def free_port() -> int:
 def qa_command() -> list[str]:
     """How to run the `qa` CLI of this virtualenv."""
     script = Path(sys.executable).with_name("qa")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "qa.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
 
 
 @contextmanager

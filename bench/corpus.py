@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import DEV_FILE, OUT_DIR  # noqa: E402
 
-from qa.service import QAService, _text_hash  # noqa: E402
+from qa.backends.base import NewParagraph  # noqa: E402
+from qa.indexing import _text_hash  # noqa: E402
+from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.store import NewParagraph  # noqa: E402
 from qa.text import sentences, tokens  # noqa: E402
 
 DEFAULT_DIR = OUT_DIR / "corpus-10k"

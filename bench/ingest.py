@@ -123,7 +123,7 @@ def measure(name: str, embedder: Embedder, folder: Path) -> dict[str, object]:
     recorder = RecordingEmbedder(embedder)
     service = QAService(Settings(data_dir=folder), embedder=recorder)
     saves = 0.0
-    save_index = service._save_index
+    save_index = service.backend._save_index
 
     def timed_save() -> None:
         nonlocal saves
@@ -131,7 +131,7 @@ def measure(name: str, embedder: Embedder, folder: Path) -> dict[str, object]:
         save_index()
         saves += time.perf_counter() - started
 
-    service._save_index = timed_save  # type: ignore[method-assign]  # timing only, same call
+    service.backend._save_index = timed_save  # type: ignore[method-assign]  # timing only, same call
 
     started = time.perf_counter()
     docs = read_corpus(service, name)

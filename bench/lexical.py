@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Report, dev_questions, int_list, percentile, rss_mb, table  # noqa: E402
 from corpus import DEFAULT_DIR, build_corpus  # noqa: E402
 
+from qa.backends.sqlite import SQLiteStore  # noqa: E402
 from qa.lexical import BM25Index  # noqa: E402
-from qa.store import Store  # noqa: E402
 from qa.text import tokens  # noqa: E402
 
 COLUMNS = [
@@ -45,7 +45,7 @@ def main() -> None:
 
     report = Report("lexical", args)
     build_corpus(args.data_dir, 10_000)
-    store = Store(args.data_dir)
+    store = SQLiteStore(args.data_dir)
     real = [(pid, toks.split()) for rows in store.iter_paragraphs() for pid, _, toks, _ in rows]
     persian, _ = dev_questions()
     queries = [tokens(q) for q in persian[:200]]

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPO, Report, dev_questions, percentile, qa_command, qa_server, rss_mb, table  # noqa: E402
 
-from qa.store import Store  # noqa: E402  (common put the repository on sys.path)
+from qa.backends.sqlite import SQLiteStore  # noqa: E402
 
 REQUEST_TIMEOUT = 120.0
 QUESTIONS_PER_LANGUAGE = 200
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace, data_dir: Path, log: Path) -> dict[str, object
         text=True,
         check=False,
     )
-    store_counts = Store(data_dir).counts()
+    store_counts = SQLiteStore(data_dir).counts()
     return {
         "rows": tally.rows(),
         "exceptions": dict(tally.exceptions),

@@ -33,8 +33,9 @@ def phases(data_dir: Path, launched: float | None) -> list[dict[str, object]]:
 
     began = step("import uvicorn + api.main (FastAPI, qa.service, faiss, scipy; hazm data from its cache)", began)
     from embeddings.index import VectorIndex
+    from qa.backends.embedded import INDEX_DIR
     from qa.evaluate import load_questions
-    from qa.service import INDEX_DIR, QAService
+    from qa.service import QAService
     from qa.settings import REPO_ROOT, Settings
 
     questions = [q.text for q in load_questions(REPO_ROOT.parent / "shared" / "data" / "persianqa_dev.json")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,6 +154,10 @@ class VectorIndex:
             return float(self._index.reconstruct(int(paragraph_id)) @ query)
         except RuntimeError:
             return 0.0
+
+    def similarities(self, query: np.ndarray, paragraph_ids: Sequence[int]) -> np.ndarray:
+        """Cosine of a query vector with each of these paragraphs (0 where one is not indexed)."""
+        return np.array([self.similarity(query, pid) for pid in paragraph_ids], dtype=np.float32)
 
     def ids(self) -> np.ndarray:
         """Every indexed paragraph id."""

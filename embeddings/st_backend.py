@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.base import l2_normalize
-from qa.errors import ModelUnavailable
+from embeddings.errors import ModelUnavailable
 
 E5_PREFIXES = ("query: ", "passage: ")
 

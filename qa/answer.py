@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answer_type import TYPED_KINDS, answer_type, has_typed_span, typed_span
+from qa.backends.base import SentenceTable
 from qa.models import Citation, Paragraph
-from qa.store import SentenceTable
 from qa.text import Span, sentences, tokens
 from qa.transliterate import persian_names
 

@@ -1,6 +1,12 @@
-"""Errors a user can act on; `api/` maps each to one HTTP status in one place."""
+"""Errors a user can act on; `api/` maps each to one HTTP status in one place.
+
+`ModelUnavailable` is the embedding layer's (`embeddings/` imports nothing above it) and is
+re-exported here; `USER_ERRORS` is every class the CLI and the API report as a message.
+"""
 
 from __future__ import annotations
+
+from embeddings.errors import ModelUnavailable
 
 
 class QAError(Exception):
@@ -27,5 +33,4 @@ class ModelMismatch(QAError):
     """The configured embedding model is not the one that built the index."""
 
 
-class ModelUnavailable(QAError):
-    """The configured embedding model cannot be loaded on this machine."""
+USER_ERRORS = (QAError, ModelUnavailable)

@@ -1,4 +1,7 @@
-"""Ranked passages for a question: dense (FAISS) and lexical (BM25) candidates, fused.
+"""Ranked passages for a question: dense and lexical (BM25) candidates, fused.
+
+It reads the two searches through their protocols (`qa.backends.base`): FAISS and in-process
+BM25, or pgvector and BM25 in PostgreSQL, alike.
 
 The lexical side is weighted by how much of the question the corpus vocabulary holds
 (squared):
@@ -13,8 +16,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from embeddings.index import VectorIndex
-from qa.lexical import BM25Index
+from qa.backends.base import LexicalSearch, VectorSearch
 
 RRF_K = 60
 
@@ -41,8 +43,8 @@ class Ranked:
 def rank(
     qvec: np.ndarray,
     terms: list[str],
-    index: VectorIndex,
-    bm25: BM25Index,
+    index: VectorSearch,
+    bm25: LexicalSearch,
     k: int,
     candidates: int,
     fusion: Fusion = Fusion.HYBRID,
@@ -58,8 +60,8 @@ def rank(
     if fusion != Fusion.DENSE:
         scores, ids = bm25.search(terms, max(k, candidates))
         lexical = {int(i): float(s) for s, i in zip(scores, ids, strict=True)}
-    for pid in lexical.keys() - dense.keys():
-        dense[pid] = index.similarity(qvec, pid)
+    lexical_only = sorted(lexical.keys() - dense.keys())
+    dense.update(zip(lexical_only, index.similarities(qvec, lexical_only).tolist(), strict=True))
     top_lex = max(lexical.values(), default=0.0) or 1.0
     # Squared: a question sharing one word in eight with the corpus (an English question
     # naming "Tehran" over Persian text holding one URL) gets next to no lexical say.

@@ -71,7 +71,7 @@ def qa_serve(data_dir: Path, log: Path, env: dict[str, str], *options: str) -> I
     """`qa serve` in its own process, as a user starts it; yields the base URL once /health
     answers, and stops it with SIGTERM after. Its output (stdout and stderr) goes to `log`."""
     port = free_port()
-    command = [sys.executable, "-m", "qa.cli", "serve", "--data-dir", str(data_dir), "--port", str(port), *options]
+    command = [sys.executable, "-m", "cli", "serve", "--data-dir", str(data_dir), "--port", str(port), *options]
     with log.open("w") as out:
         server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

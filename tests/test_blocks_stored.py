@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from test_blocks import SITE_PAGES
 
 from api.main import create_app
+from cli.main import main as qa_main
 from embeddings.e5 import E5Embedder
-from qa.cli import main as qa_main
+from qa.backends.sqlite import STORE_FILE, SQLiteStore
 from qa.models import answer_json
 from qa.service import QAService
-from qa.store import STORE_FILE, Store
 
 FIRST, SECOND = "000-f690af9dd8b06e27", "002-8389060196ed8413"
 
@@ -101,13 +101,13 @@ def test_a_data_dir_of_the_previous_schema_is_migrated(tmp_path: Path, embedder:
     )
     con.commit()
     con.close()
-    store = Store(data)
+    store = SQLiteStore(data)
     columns = {row[1] for row in store._con().execute("PRAGMA table_info(paragraphs)")}
     assert {"section", "citable_start"} <= columns
     _, [paragraph] = store.document("old")
     assert (paragraph.text, paragraph.section, paragraph.citable_start) == ("An old paragraph.", "", 0)
     assert store.blocks("old") == []
-    Store(data)  # a second open finds nothing to migrate
+    SQLiteStore(data)  # a second open finds nothing to migrate
 
 
 def test_get_document_lists_its_blocks_on_request(service: QAService) -> None:

@@ -85,7 +85,7 @@ def qa_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     base["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=cwd,
         env={**base, **(env or {})},
         capture_output=True,

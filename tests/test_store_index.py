@@ -21,9 +21,10 @@ from tiny_model import tiny_models
 from embeddings import index as index_module
 from embeddings.e5 import E5_NAME, E5Embedder
 from embeddings.index import INDEX_FILE, VectorIndex, atomic_write_bytes
-from qa import store as store_module
+from qa.backends import sqlite as store_module
+from qa.backends.embedded import INDEX_DIR
 from qa.errors import ModelMismatch
-from qa.service import INDEX_DIR, QAService
+from qa.service import QAService
 from qa.settings import REPO_ROOT, Settings
 from qa.text import sentences
 
@@ -46,7 +47,7 @@ def qa_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -291,13 +292,13 @@ def test_an_ingest_call_writes_the_index_file_once(empty_service: QAService, tmp
     """At 200k paragraphs a save takes seconds: a folder of files is saved once, not per document."""
     service = empty_service
     saves: list[int] = []
-    save = service._save_index
+    save = service.backend._save_index
 
     def counted() -> None:
         saves.append(service.store.generation)
         save()
 
-    service._save_index = counted  # type: ignore[method-assign]  # counts, then the real save
+    service.backend._save_index = counted  # type: ignore[method-assign]  # counts, then the real save
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "isfahan.txt").write_text(ISFAHAN, encoding="utf-8")
@@ -318,13 +319,13 @@ def test_an_ingest_call_writes_the_index_file_once(empty_service: QAService, tmp
 
 def _count_loads(service: QAService) -> list[int]:
     loads: list[int] = []
-    load = service._load
+    load = service.backend._load
 
     def counted() -> None:
         loads.append(1)
         load()
 
-    service._load = counted  # type: ignore[method-assign]  # counts, then the real reload
+    service.backend._load = counted  # type: ignore[method-assign]  # counts, then the real reload
     return loads
 
 
@@ -343,11 +344,11 @@ def test_another_process_writes_are_applied_one_by_one_from_the_change_log(
     top = reader.search("مسجد شیخ لطف‌الله کجاست؟", top_k=1)[0]
     assert top.paragraph.doc_id == "isfahan" and top.lexical > 0  # dense and BM25 both have it
     stored = sorted(pid for rows in writer.store.iter_paragraphs() for pid, *_ in rows)
-    assert sorted(reader.index.ids().tolist()) == stored and len(reader.bm25) == len(stored)
+    assert sorted(reader.index.ids().tolist()) == stored and len(reader.backend.lexical) == len(stored)
 
     writer.delete("isfahan")
     assert all(p.paragraph.doc_id == "caspian" for p in reader.search("مسجد شیخ لطف‌الله", top_k=3))
-    assert reader.bm25.search(["مسجد"], 5)[1].size == 0
+    assert reader.backend.lexical.search(["مسجد"], 5)[1].size == 0
     assert loads == []  # three writes by the other, none reloaded everything
 
     writer.rebuild()  # every vector changed: the log cannot say which, so everything reloads

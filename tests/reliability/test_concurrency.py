@@ -181,7 +181,7 @@ def test_cli_ingest_beside_a_live_server_on_one_data_dir(
 
     with live_server(create_app(service)) as url, httpx.Client(base_url=url, timeout=TIMEOUT) as client:
         cli = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "ingest", str(folder), "--data-dir", str(data)],
+            [sys.executable, "-m", "cli", "ingest", str(folder), "--data-dir", str(data)],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

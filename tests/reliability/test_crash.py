@@ -26,10 +26,12 @@ from conftest import make_service
 
 from embeddings.e5 import E5Embedder
 from embeddings.index import INDEX_FILE, VectorIndex
+from qa.backends.base import NewParagraph
+from qa.backends.embedded import INDEX_DIR
+from qa.backends.sqlite import SQLiteStore
 from qa.ingest import prepare, read_bytes
-from qa.service import INDEX_DIR, QAService
+from qa.service import QAService
 from qa.settings import REPO_ROOT
-from qa.store import NewParagraph, Store
 
 RUN_SECONDS = 120.0  # a subprocess that has not reached its kill point by then has hung
 
@@ -243,7 +245,7 @@ def test_kill_during_index_rebuild_keeps_store_and_index_agreeing(
 def _store_random_vectors(data: Path, embedder: E5Embedder, count: int) -> None:
     """A data dir of `count` paragraphs with random vectors (no embedding: only the index matters)."""
     rng = np.random.default_rng(0)
-    store = Store(data)
+    store = SQLiteStore(data)
     for d in range(count // 1000):
         paragraphs = [
             NewParagraph(n, f"paragraph {d} {n}", f"{d}-{n}", ["paragraph", str(n)], vector, [], np.zeros((0, 384)))

@@ -1,4 +1,4 @@
-"""The SQLite store: documents, their raw paragraphs, sentence offsets and vectors, and blocks.
+"""The embedded backend's store in one SQLite file: documents, raw paragraphs, sentences, vectors, blocks.
 
 The store is the source of truth. It keeps each paragraph's vector (and its sentences'
 vectors) so the FAISS index can be rebuilt without re-embedding, and a `generation`
@@ -15,13 +15,13 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa.backends.base import NewParagraph, SentenceTable, vectors_from_blobs
 from qa.models import Block, Document, Paragraph
 
 STORE_FILE = "store.sqlite3"
@@ -85,30 +85,6 @@ _ADDED_COLUMNS = (
 )
 
 
-@dataclass(slots=True)
-class NewParagraph:
-    """A paragraph ready to store: raw text, matching tokens, and its embeddings."""
-
-    n: int
-    text: str
-    hash: str
-    tokens: list[str]
-    vector: np.ndarray
-    sentence_spans: list[tuple[int, int]]
-    sentence_vectors: np.ndarray
-    section: str = ""
-    citable_start: int = 0
-
-
-@dataclass(slots=True)
-class SentenceTable:
-    """The sentences of one paragraph: offsets and unit vectors, row-aligned."""
-
-    starts: np.ndarray
-    ends: np.ndarray
-    vectors: np.ndarray
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -117,14 +93,8 @@ def _blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
-def _vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
-    if not blobs:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
-
-
-class Store:
-    """Documents and paragraphs in one SQLite file; safe to share between threads."""
+class SQLiteStore:
+    """The `Store` of the embedded backend, in one SQLite file; safe to share between threads."""
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -154,8 +124,8 @@ class Store:
         def __exit__(self, exc_type: object, *_: object) -> None:
             self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
-    def _write(self) -> Store._Transaction:
-        return Store._Transaction(self._con())
+    def _write(self) -> SQLiteStore._Transaction:
+        return SQLiteStore._Transaction(self._con())
 
     def _migrate(self) -> None:
         """Add the columns a data dir of an older version lacks (its paragraphs get no section
@@ -402,7 +372,7 @@ class Store:
         rows = self._con().execute(
             f"SELECT id, vector, tokens FROM paragraphs WHERE id IN ({marks}) ORDER BY id", [int(i) for i in ids]
         )
-        return [(pid, _vectors([blob], dim)[0], toks.split()) for pid, blob, toks in rows]
+        return [(pid, vectors_from_blobs([blob], dim)[0], toks.split()) for pid, blob, toks in rows]
 
     def paragraphs(self, ids: Sequence[int]) -> dict[int, Paragraph]:
         """Paragraphs by id, with their document's title and source."""
@@ -433,7 +403,7 @@ class Store:
             pid: SentenceTable(
                 np.array([r[0] for r in items]),
                 np.array([r[1] for r in items]),
-                _vectors([r[2] for r in items], dim),
+                vectors_from_blobs([r[2] for r in items], dim),
             )
             for pid, items in grouped.items()
         }
@@ -454,7 +424,7 @@ class Store:
                 r[0]
                 for r in self._con().execute("SELECT vector FROM sentences WHERE paragraph_id = ? ORDER BY n", (pid,))
             ]
-            found[text_hash] = (_vectors([blob], dim)[0], _vectors(blobs, dim))
+            found[text_hash] = (vectors_from_blobs([blob], dim)[0], vectors_from_blobs(blobs, dim))
         return found
 
     def _pages(self, sql: str, key_width: int, batch: int) -> Iterator[list[Any]]:

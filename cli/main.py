@@ -1,4 +1,4 @@
-"""The `qa` command: the same service calls as the HTTP API, from a terminal.
+"""The `qa` command: the same service calls as the HTTP API, from a terminal (the outermost layer).
 
 Commands and flags follow ../shared/CONTRACT.md. Every command takes `--data-dir`;
 `ask`, `search` and `serve` index the shipped seeds into a data dir that has none.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa import logs
-from qa.errors import QAError
+from qa.errors import USER_ERRORS
 from qa.models import answer_json, passage_json
 from qa.settings import Settings
 
@@ -209,10 +209,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Several processes: seed once here, then each worker opens the data dir itself
     # (api.main.app_from_environment reads QA_* like this process did). The index and BM25
     # are loaded here only when there are seeds to index, not for every start.
+    from qa.backends.factory import open_store
     from qa.service import QAService
-    from qa.store import Store
 
-    if Store(Path(settings.data_dir)).unseeded:
+    if open_store(settings).unseeded:
         results = QAService(settings).ensure_seeded()
         if results:
             print(f"indexed {len(results)} seed documents into {settings.data_dir}", file=sys.stderr)
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(_settings(args), level=logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         return args.func(args)
-    except QAError as exc:
+    except USER_ERRORS as exc:
         print(f"qa: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

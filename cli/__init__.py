@@ -1,0 +1,1 @@
+"""The `qa` command: the outermost layer, beside nothing and above `api/` (`qa serve` runs the app)."""

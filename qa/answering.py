@@ -1,0 +1,209 @@
+"""The question path of the service: retrieve (dense + lexical, fused), then answer with a citation.
+
+One concern of `QAService`, depending only on the backend protocols (`qa.backends.base`): it
+reads a `Store`, a `VectorSearch` and a `LexicalSearch` and never knows which engine holds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer import (
+    PASSAGES_READ,
+    Candidate,
+    calibration_for,
+    choose_span,
+    citation,
+    question_weights,
+    quote_span,
+    ranker_for,
+    sentence_candidates,
+    sentence_features,
+    short_answer,
+)
+from qa.answer_type import answer_type
+from qa.backends.base import Backend
+from qa.embedding import Embedding
+from qa.errors import InvalidInput, ModelUnavailable
+from qa.models import Answer, Citation, Passage
+from qa.reader import ExtractiveReader, TrainedReader, reader_confidence
+from qa.retrieve import Fusion, rank
+from qa.settings import Settings
+from qa.text import detect_language, require_unicode, stopwords, tokens
+from qa.transliterate import latin_names, name_weights
+
+log = logging.getLogger(__name__)
+
+Found = tuple[Citation, float, dict[str, float]] | None  # an answer's citation, confidence and signals
+
+
+class Answerer:
+    """Questions in, ranked passages and cited answers (or abstentions) out."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        embedding: Embedding,
+        check_model: Callable[[], None],
+        trained_reader: TrainedReader | None = None,
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.embedding = embedding
+        self.check_model = check_model
+        self._reader: ExtractiveReader | None = None
+        self._trained: TrainedReader | None | bool = trained_reader  # False: unavailable, selector used
+        self.fusion = Fusion.HYBRID
+        self.reader_enabled = True  # `qa eval --readers` turns the trained reader off to compare
+
+    @property
+    def reader(self) -> ExtractiveReader | None:
+        """The optional extractive reader (QA_READER_MODEL), loaded on first use."""
+        if self.settings.reader_model and self._reader is None:
+            with self.embedding.lock:
+                if self._reader is None:
+                    self._reader = ExtractiveReader(self.settings.reader_model, self.settings.device)
+        return self._reader
+
+    @property
+    def trained_reader(self) -> TrainedReader | None:
+        """The reader trained from the bundled encoder (QA_READER=trained), loaded on first use.
+
+        Without its weights or torch it is off, with one warning, and the selector answers.
+        """
+        if self._trained is None:
+            with self.embedding.lock:
+                if self._trained is None:
+                    self._trained = False
+                    folder = Path(self.settings.reader_dir)
+                    if self.settings.reader == "trained" and not self.settings.reader_model:
+                        try:
+                            self._trained = TrainedReader(folder)
+                        except (ModelUnavailable, ImportError) as exc:
+                            log.warning("the trained reader is off, answers come from the sentence selector: %s", exc)
+        return self._trained or None
+
+    def validate_question(self, question: str, top_k: int) -> str:
+        """The question stripped, or InvalidInput saying what is wrong with it or top_k."""
+        question = require_unicode((question or "").strip(), "the question")
+        if not question:
+            raise InvalidInput("the question is empty: ask something, e.g. 'Who did Assad call?'.")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidInput(
+                f"the question has {len(question)} characters; the limit is "
+                f"{self.settings.max_question_chars} (QA_MAX_QUESTION_CHARS)."
+            )
+        if not 1 <= top_k <= self.settings.max_top_k:
+            raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}, not {top_k}.")
+        return question
+
+    def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
+        self.check_model()
+        self.backend.refresh()
+        qvec = self.embedding.embed_query(question)
+        terms = tokens(question)
+        with self.backend.reading():
+            backend = self.backend
+            ranked = rank(qvec, terms, backend.index, backend.lexical, k, self.settings.candidates, self.fusion)
+            found = backend.store.paragraphs([r.id for r in ranked])
+        passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
+        return passages, qvec, terms
+
+    def sentence_features(
+        self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]
+    ) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
+        """The top passages' sentences, their ranking features and the question's word weights."""
+        top = passages[:PASSAGES_READ]
+        lexical = self.backend.lexical
+        tables = self.backend.store.sentences([p.paragraph.id for p in top], len(qvec))
+        unique = list(dict.fromkeys(terms))
+        weights = question_weights(terms, dict(zip(unique, lexical.idf(unique).tolist(), strict=True)))
+        names = name_weights(latin_names(question, stopwords()))
+        candidates = sentence_candidates([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, bool(names))
+        scale = lexical.coverage(terms) ** 2
+        features = sentence_features(candidates, weights, scale, answer_type(question), names)
+        return candidates, features, weights
+
+    def _select_span(
+        self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
+    ) -> Found:
+        """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
+        if not passages:
+            return None
+        candidates, features, weights = self.sentence_features(question, passages, qvec, terms)
+        ranked = [(p.paragraph, p.score, p.dense) for p in passages[:PASSAGES_READ]]
+        choice = choose_span(ranked, candidates, features, weights, ranker_for(language))
+        if choice is None:
+            return None
+        quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
+        span = short_answer(question, quoted, weights, self.settings.max_answer_words)
+        confidence = round(calibration_for(language).confidence(choice.signals), 4)
+        return citation(1, choice.paragraph, quoted, span), confidence, choice.signals.as_dict()
+
+    def _read_span(self, question: str, passages: list[Passage]) -> Found:
+        """The extractive reader's answer (QA_READER_MODEL) and its no-answer confidence."""
+        read = self.reader.read(question, [p.paragraph for p in passages[:PASSAGES_READ]])
+        if read is None:
+            return None
+        signals = {"reader_score": round(read.score, 4), "reader_null_score": round(read.null_score, 4)}
+        return citation(1, read.paragraph, read.span), round(read.confidence, 4), signals
+
+    def _trained_span(self, question: str, passages: list[Passage], language: str) -> Found:
+        """The trained reader's answer: a short span, cited with the sentence it stands in."""
+        reader = self.trained_reader
+        assert reader is not None
+        read = reader.read(question, [p.paragraph for p in passages[:PASSAGES_READ]])
+        if read is None:
+            return None
+        signals = {
+            "answer_logit": read.answer_logit,
+            "margin": read.answer_logit - read.runner_up,
+            "null_probability": read.null_probability,
+            "span_score": read.span_score,
+            "passage_dense": passages[read.rank].dense,
+            "top_dense": passages[0].dense,
+            "rank": float(read.rank),
+        }
+        quoted = quote_span(read.paragraph.text, read.sentence, read.paragraph.citable_start)
+        cited = citation(1, read.paragraph, quoted, read.span)
+        confidence = round(reader_confidence(reader.config.calibration, language, signals), 4)
+        return cited, confidence, {k: round(float(v), 4) for k, v in signals.items()}
+
+    def search(self, query: str, top_k: int = 5) -> list[Passage]:
+        """The ranked passages for a query, best first."""
+        query = self.validate_question(query, top_k)
+        return self._passages(query, top_k)[0]
+
+    def ask(self, question: str, top_k: int = 5, min_confidence: float | None = None) -> Answer:
+        """A short answer quoted from the corpus with its citation, or an abstention.
+
+        `min_confidence` overrides QA_MIN_CONFIDENCE (evaluation asks with 0 to see the
+        span and confidence of every question).
+        """
+        threshold = self.settings.min_confidence if min_confidence is None else min_confidence
+        started = time.perf_counter()
+        question = self.validate_question(question, top_k)
+        language = detect_language(question)
+        passages, qvec, terms = self._passages(question, max(top_k, PASSAGES_READ))
+        answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
+        if self.reader:
+            found = self._read_span(question, passages)
+        elif passages and self.reader_enabled and self.trained_reader:
+            found = self._trained_span(question, passages, language)
+        else:
+            found = self._select_span(question, passages, qvec, terms, language)
+        if found is not None:
+            cited, answer.confidence, answer.signals = found
+            if answer.confidence >= threshold:
+                text = cited.quote
+                if cited.answer_start is not None and cited.answer_end is not None:
+                    text = cited.quote[cited.answer_start - cited.start : cited.answer_end - cited.start]
+                answer.answered, answer.answer, answer.citations = True, text, [cited]
+        answer.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
