@@ -226,9 +226,11 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = SERVER_ST
 WRITTEN_DIR = REPO / "bench" / "reader_data"  # paragraphs and questions written for the project (MIT)
 
 
-def written_questions(service, folder: Path) -> list:
+def written_questions(service, folder: Path, leave_out_every: int = 0) -> list:
     """A bench/reader_data folder's paragraphs ingested into `service` as documents, and their
-    questions in both languages (answerable ones carry the answer text)."""
+    questions in both languages (answerable ones carry the answer text). With
+    `leave_out_every` n, every n-th paragraph is not ingested and its questions are all
+    unanswerable: questions about nothing in the corpus, as users also ask."""
     from qa.evaluate import Question
 
     out = []
@@ -238,9 +240,11 @@ def written_questions(service, folder: Path) -> list:
                 continue
             row = json.loads(line)
             doc_id = f"written-{path.stem}-{i}"
-            service.ingest_text(row["context"], doc_id=doc_id, title=row["title"])
+            absent = leave_out_every > 0 and i % leave_out_every == leave_out_every - 1
+            if not absent:
+                service.ingest_text(row["context"], doc_id=doc_id, title=row["title"])
             for qa in row["qas"]:
-                answers = [qa["answer"]] if qa["answer"] else []
+                answers = [qa["answer"]] if qa["answer"] and not absent else []
                 for text in (qa["question_fa"], qa["question_en"]):
                     out.append(Question(f"{doc_id}:{text}", text, doc_id, answers, not answers))
     return out
@@ -250,8 +254,8 @@ def fitting_corpus(data_dir: Path) -> tuple[object, dict[str, list]]:
     """The corpus the selector is fitted over, as users would ask it: the seeds, the dev
     contexts and every written paragraph, in a fresh data dir. Returns the service and the
     questions by part: "written" (bench/reader_data/*.jsonl), "written-heldout"
-    (bench/reader_data/heldout) and the dev split's "train", "calibration" and "eval"
-    (Persian and, where translated, English)."""
+    (bench/reader_data/heldout, every third paragraph left out of the corpus) and the dev
+    split's "train", "calibration" and "eval" (Persian and, where translated, English)."""
     import shutil
 
     from qa.evaluate import dev_split, english_questions, load_questions
@@ -265,7 +269,7 @@ def fitting_corpus(data_dir: Path) -> tuple[object, dict[str, list]]:
     dev = list(load_questions(DEV_FILE))
     dev += english_questions(EN_FILE, dev)
     parts = {"written": written_questions(service, WRITTEN_DIR)}
-    parts["written-heldout"] = written_questions(service, WRITTEN_DIR / "heldout")
+    parts["written-heldout"] = written_questions(service, WRITTEN_DIR / "heldout", leave_out_every=3)
     for name, keys in dev_split(DEV_FILE).items():
         parts[name] = [q for q in dev if q.context_key in set(keys)]
     return service, parts

@@ -56,7 +56,7 @@ class Group:
 def group_of(service: QAService, q: Question) -> Group | None:
     """The candidates the selector would weigh for `q`, or None when none holds the gold."""
     passages, qvec, terms = service.answerer._passages(q.text, 5)
-    candidates, features, _ = service.answerer.sentence_features(q.text, passages, qvec, terms)
+    candidates, features, *_ = service.answerer.sentence_features(q.text, passages, qvec, terms)
     if not candidates:
         return None
     golds = [_norm(a) for a in q.answers if _norm(a)]

@@ -117,8 +117,9 @@ class Answerer:
 
     def sentence_features(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]
-    ) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
-        """The top passages' sentences, their ranking features and the question's word weights."""
+    ) -> tuple[list[Candidate], np.ndarray, dict[str, float], dict[str, float], float]:
+        """The top passages' sentences, their ranking features, the question's word weights, its
+        Latin-letter names (weighted consonant skeletons) and the lexical scale."""
         top = passages[:PASSAGES_READ]
         lexical = self.backend.lexical
         tables = self.backend.store.sentences([p.paragraph.id for p in top], len(qvec))
@@ -128,7 +129,7 @@ class Answerer:
         candidates = sentence_candidates([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, bool(names))
         scale = lexical.coverage(terms) ** 2
         features = sentence_features(candidates, weights, scale, answer_type(question), names)
-        return candidates, features, weights
+        return candidates, features, weights, names, scale
 
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
@@ -136,9 +137,10 @@ class Answerer:
         """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
         if not passages:
             return None
-        candidates, features, weights = self.sentence_features(question, passages, qvec, terms)
+        candidates, features, weights, names, scale = self.sentence_features(question, passages, qvec, terms)
         ranked = [(p.paragraph, p.score, p.dense) for p in passages[:PASSAGES_READ]]
-        choice = choose_span(ranked, candidates, features, weights, ranker_for(language))
+        kind = answer_type(question)
+        choice = choose_span(ranked, candidates, features, weights, ranker_for(language), kind, names, scale)
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)

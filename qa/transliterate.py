@@ -90,7 +90,8 @@ def latin_skeleton(word: str) -> str:
 
 def persian_skeleton(word: str) -> str:
     """The consonant skeleton of a word in Persian script: «اسد» -> "sd"."""
-    return _collapse(_NOT_PERSIAN_LETTER.sub("", word).translate(_PERSIAN))
+    letters = "".join(ch for ch in _NOT_PERSIAN_LETTER.sub("", word) if ch.isalpha())  # no digits, no «،»
+    return _collapse(letters.translate(_PERSIAN))
 
 
 @lru_cache(maxsize=65536)

@@ -93,14 +93,10 @@ def test_assad_phone_calls_in_persian(service: QAService) -> None:
     assert_names_whom_assad_called(service, service.ask("بشار اسد با چه کسی تلفنی گفتگو کرد؟"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the built-in selector ranks by meaning alone for an English question over Persian text, and "
-    "«رئیس جمهور سوریه در این گفتگوی تلفنی ...» (the call, no names: cosine 0.822) beats the lead naming "
-    "Pezeshkian (0.815) and the al-Sudani sentence (0.799); cleaning cannot change which body sentence "
-    "means more to the model",
-)
 def test_assad_phone_calls_in_english(service: QAService) -> None:
+    """By meaning alone the call sentence that names no one («رئیس جمهور سوریه در این گفتگوی
+    تلفنی ...», cosine 0.822) beat the lead naming Pezeshkian (0.815); the fitted ranker also
+    weighs the question's names spelled in Persian (qa.transliterate) and the passage's place."""
     answer = service.ask("Who did Bashar al-Assad speak with by phone?")
     assert answer.answered and answer.citations[0].doc_id.startswith(("000", "002"))
     assert_names_whom_assad_called(service, answer)

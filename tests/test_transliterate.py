@@ -42,3 +42,8 @@ def test_a_question_names_only_its_names() -> None:
 def test_a_persian_sentence_gives_the_skeletons_of_its_words_with_and_without_the_article() -> None:
     names = persian_names("محمد شیاع السودانی نخست وزیر عراق")
     assert {latin_skeleton("Sudani"), latin_skeleton("Iraq"), latin_skeleton("Mohammad")} <= names
+
+
+def test_punctuation_and_digits_are_not_part_of_a_skeleton() -> None:
+    assert persian_skeletons("ایران،") == persian_skeletons("ایران") == {latin_skeleton("Iran")}
+    assert persian_skeletons("۲۰۱۸") == frozenset()
