@@ -129,7 +129,8 @@ def backend_service(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, embedder: E5Embedder
 ) -> Iterator[QAService]:
     """A service over the seeds, on each backend in turn."""
-    service = make_service(**backend_settings(backend, request, tmp_path / "backend-data", seeded=True), embedder=embedder)
+    settings = backend_settings(backend, request, tmp_path / "backend-data", seeded=True)
+    service = make_service(**settings, embedder=embedder)
     yield service
     close(service)
 
@@ -139,7 +140,8 @@ def empty_backend_service(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, embedder: E5Embedder
 ) -> Iterator[QAService]:
     """A service over an empty store, on each backend in turn."""
-    service = make_service(**backend_settings(backend, request, tmp_path / "backend-data", seeded=False), embedder=embedder)
+    settings = backend_settings(backend, request, tmp_path / "backend-data", seeded=False)
+    service = make_service(**settings, embedder=embedder)
     yield service
     close(service)
 
