@@ -388,13 +388,6 @@ class PostgresStore:
         )
         return [Block(*row) for row in rows]
 
-    def block_keys(self, doc_id: str) -> list[tuple[Block, str]]:
-        rows = self._con().execute(
-            "SELECT n, text, label, reason, section, paragraph, key FROM blocks WHERE doc_id = %s ORDER BY n",
-            (doc_id,),
-        )
-        return [(Block(*row[:6]), row[6]) for row in rows]
-
     def block_recurrence(self, keys: Collection[str], exclude: Collection[str]) -> Counter[str]:
         keys = [k for k in keys if k]
         if not keys:
