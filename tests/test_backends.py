@@ -305,3 +305,21 @@ def test_migrate_copies_a_data_dir_with_its_vectors_and_resumes(
         assert target.search("آتش بس", top_k=1)  # the vector search and BM25 have the copy too
     finally:
         close(target)
+
+
+def test_recall_is_checked_after_large_writes(pg_url: str, tmp_path: Path, embedder: E5Embedder) -> None:
+    """A node that wrote QA_RECALL_CHECK_ROWS paragraphs checks recall by itself, in the background."""
+    service = make_service(
+        tmp_path / "unused", embedder, database_url=new_database(pg_url), ann_threshold=1, recall_check_rows=30
+    )
+    try:
+        with service.backend.batch():
+            _store_vectors(service, "big", _unit_rows(np.random.default_rng(7), 40))
+        deadline = time.monotonic() + 60
+        while service.health()["recall"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert service.health()["recall"] is not None and service.health()["recall_checked_at"]
+        with service.backend._watching:  # the check has let go of its connection
+            pass
+    finally:
+        close(service)
