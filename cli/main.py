@@ -150,6 +150,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"repaired on opening: {report.rebuilt_on_open}; rebuilt from the stored vectors")
     if report.stale_file:
         print("the saved index file is missing, unreadable or behind the store")
+    if report.recall is not None:
+        rebuilt = "; rebuilt it (REINDEX CONCURRENTLY)" if report.reindexed else ""
+        print(f"HNSW recall@10 against exact search: {report.recall:.3f}{rebuilt}")
     if report.ok:
         print("consistent: the store and the index agree")
         return 0
