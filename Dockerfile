@@ -15,7 +15,7 @@ COPY seeds ./seeds
 
 # The bundled E5 model needs no torch; install the sentence-transformers extra
 # (`.[st]`, with torch pinned to a CPU build) only to serve other models.
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e '.[postgres]'
 # hazm's tables into the image's cache, so `qa serve` starts without importing hazm (~1.8 s).
 RUN python -c "from qa import hazm_data; hazm_data.load()"
 

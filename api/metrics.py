@@ -49,6 +49,11 @@ class Metrics:
         self.documents = Gauge("qa_documents", "Stored documents.", registry=self.registry)
         self.paragraphs = Gauge("qa_paragraphs", "Stored paragraphs.", registry=self.registry)
         self.index_size = Gauge("qa_index_vectors", "Vectors in the dense index.", registry=self.registry)
+        self.recall = Gauge(
+            "qa_index_recall",
+            "Sampled recall@10 of the approximate (HNSW) index against exact search (PostgreSQL backend).",
+            registry=self.registry,
+        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
@@ -60,6 +65,7 @@ class Metrics:
             (self.documents, "documents"),
             (self.paragraphs, "paragraphs"),
             (self.index_size, "index_size"),
+            (self.recall, "recall"),
         ):
             value = health.get(key)
             if isinstance(value, int | float):

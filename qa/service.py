@@ -98,7 +98,7 @@ class QAService:
         """Refuse to mix vectors of two models in one index."""
         if self._mismatch:
             stored = self.store.model
-            where = self.data_dir
+            where = self.settings.database_url_redacted or self.data_dir
             raise ModelMismatch(
                 f"the index in {where} was built with {stored[0]!r} ({stored[1]} dims) but "
                 f"the configured model is {self.model_name!r}. Unset QA_MODEL to keep using the "

@@ -52,6 +52,34 @@ class Settings(BaseSettings):
         "an exact one; bench/scale.py measures the trade.",
     )
     ann_nprobe: int = Field(16, ge=1, description="Inverted lists an IVF search visits.")
+    database_url: str | None = Field(
+        None,
+        description="A PostgreSQL URL (postgresql://user:password@host:5432/db): documents, vectors (pgvector) "
+        "and the lexical statistics live there, and any number of `qa serve` nodes share them. Unset: the "
+        "embedded SQLite store and FAISS index in data_dir.",
+    )
+    hnsw_m: int = Field(16, ge=2, le=100, description="pgvector HNSW: links per node (built into the index).")
+    hnsw_ef_construction: int = Field(
+        64, ge=4, le=1000, description="pgvector HNSW: candidates kept while building (at least 2 * hnsw_m)."
+    )
+    hnsw_ef_search: int = Field(
+        100, ge=1, le=1000, description="pgvector HNSW: candidates a search keeps (more: slower, higher recall)."
+    )
+    recall_min: float = Field(
+        0.95,
+        ge=0.0,
+        le=1.0,
+        description="PostgreSQL: below this sampled recall@10 against exact search the HNSW index is rebuilt "
+        "(REINDEX CONCURRENTLY).",
+    )
+    recall_sample: int = Field(
+        50, ge=1, le=10_000, description="Queries (stored paragraph vectors) a recall check asks."
+    )
+    recall_check_rows: int = Field(
+        1000,
+        ge=1,
+        description="PostgreSQL: after this many paragraphs written by one node its recall is checked again.",
+    )
     candidates: int = Field(50, ge=1, description="Passages each retriever proposes for fusion.")
     workers: int = Field(
         1,
@@ -89,6 +117,22 @@ class Settings(BaseSettings):
     log_questions: bool = Field(
         False, description="Put the question text in the request log lines (off: questions may be private)."
     )
+
+    @property
+    def database_url_redacted(self) -> str | None:
+        """The database URL without its password, for messages and logs."""
+        if not self.database_url:
+            return None
+        return redact_url(self.database_url)
+
+
+def redact_url(url: str) -> str:
+    """Example: postgresql://qa:secret@db:5432/qa -> postgresql://qa:***@db:5432/qa"""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
 @lru_cache(maxsize=1)

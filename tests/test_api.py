@@ -1,6 +1,7 @@
 """The HTTP API through FastAPI's TestClient: every route, every bad input, auth, metrics.
 
-The service under the app is real (the bundled E5 model, FAISS, a seeded data dir), so
+The service under the app is real (the bundled E5 model, a seeded store on each backend:
+SQLite + FAISS and PostgreSQL + pgvector, for every test taking `client`), so
 these tests prove the plumbing end to end: shapes and status codes from the contract,
 citations that quote the stored paragraph exactly, and bad requests that change nothing.
 """
@@ -40,8 +41,9 @@ SNAPSHOT_QUERY = "آتش بس"
 
 
 @pytest.fixture
-def client(service: QAService) -> Iterator[TestClient]:
-    with TestClient(create_app(service)) as test_client:
+def client(backend_service: QAService) -> Iterator[TestClient]:
+    """The app over a seeded service, once on each backend (SQLite + FAISS, PostgreSQL + pgvector)."""
+    with TestClient(create_app(backend_service)) as test_client:
         yield test_client
 
 
@@ -336,12 +338,16 @@ def test_upload_over_the_limit_is_413_by_header_and_by_bytes(small_limit_client:
     ],
 )
 def test_each_service_error_has_one_status(
-    client: TestClient, service: QAService, monkeypatch: pytest.MonkeyPatch, error: type[QAError], status: int
+    client: TestClient,
+    backend_service: QAService,
+    monkeypatch: pytest.MonkeyPatch,
+    error: type[QAError],
+    status: int,
 ) -> None:
     def refuse(*args: object) -> None:
         raise error("what went wrong, and what to do about it")
 
-    monkeypatch.setattr(service, "search", refuse)
+    monkeypatch.setattr(backend_service, "search", refuse)
     response = client.get("/search", params={"q": "x"})
     assert response.status_code == status
     assert response.json() == {"detail": "what went wrong, and what to do about it"}

@@ -33,11 +33,19 @@ def test_two_workers_share_one_data_dir(tmp_path: Path) -> None:
             assert answer["answered"] and answer["citations"][0]["doc_id"] == "zayandeh", answer
             assert client.get("/health").json()["documents"] == 3
         assert client.delete("/documents/zayandeh").status_code == 204
-        for _ in range(20):
+        # The kernel hands each connection to whichever worker accepts first (on a loaded machine
+        # the same one for a while), so ask until both have answered, within a bound.
+        for i in range(400):
             assert client.get("/documents/zayandeh").status_code == 404
             assert client.get("/health").json()["documents"] == 2
+            if i >= 20 and len(served(log)) == 2:
+                break
     text = log.read_text()
     assert "indexed 2 seed documents" in text and "Traceback" not in text
-    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    served = {line["pid"] for line in lines if line["logger"] == "api.request"}
-    assert len(served) == 2, "both workers answered requests"
+    assert len(served(log)) == 2, "both workers answered requests"
+
+
+def served(log: Path) -> set[int]:
+    """The pids of the workers that logged a request so far."""
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{") and line.endswith("}")]
+    return {line["pid"] for line in lines if line["logger"] == "api.request"}

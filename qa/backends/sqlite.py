@@ -313,6 +313,49 @@ class SQLiteStore:
         )
         return [Block(*row) for row in rows]
 
+    def stored_document(
+        self, doc_id: str, dim: int
+    ) -> tuple[str, list[tuple[int, NewParagraph]], list[tuple[Block, str]]] | None:
+        """Everything stored of one document, as a copy to another store needs it: its content
+        hash, its paragraphs by id (vectors included) and its blocks with their keys."""
+        con = self._con()
+        row = con.execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        paragraphs = []
+        for pid, n, text, text_hash, toks, blob, section, start in con.execute(
+            "SELECT id, n, text, hash, tokens, vector, section, citable_start FROM paragraphs WHERE doc_id = ? "
+            "ORDER BY n",
+            (doc_id,),
+        ).fetchall():
+            sentences = con.execute(
+                "SELECT start, end, vector FROM sentences WHERE paragraph_id = ? ORDER BY n", (pid,)
+            ).fetchall()
+            paragraphs.append(
+                (
+                    pid,
+                    NewParagraph(
+                        n,
+                        text,
+                        text_hash,
+                        toks.split(),
+                        vectors_from_blobs([blob], dim)[0],
+                        [(s, e) for s, e, _ in sentences],
+                        vectors_from_blobs([v for _, _, v in sentences], dim),
+                        section,
+                        start,
+                    ),
+                )
+            )
+        blocks = [
+            (Block(*r[:6]), r[6])
+            for r in con.execute(
+                "SELECT n, text, label, reason, section, paragraph, key FROM blocks WHERE doc_id = ? ORDER BY n",
+                (doc_id,),
+            )
+        ]
+        return row[0], paragraphs, blocks
+
     def block_recurrence(self, keys: Collection[str], exclude: Collection[str]) -> Counter[str]:
         """For each block key, how many stored documents (other than those in `exclude`) hold it."""
         found: Counter[str] = Counter()
