@@ -128,6 +128,11 @@ class VectorSearch(Protocol):
 
     dim: int
 
+    @property
+    def kind(self) -> str:
+        """How it searches: "flat" or "ivf" (FAISS), "exact" or "hnsw" (pgvector)."""
+        ...
+
     def __len__(self) -> int: ...
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the k nearest paragraphs per query row; id -1 pads."""
@@ -152,6 +157,11 @@ class LexicalSearch(Protocol):
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         """Inverse document frequency per term; a term no paragraph holds gets the highest."""
         ...
+
+
+def index_health(kind: str, index: VectorSearch) -> dict[str, object]:
+    """What `/health` says of every backend: its kind, and its vector index's dimension, size and kind."""
+    return {"backend": kind, "dim": index.dim, "index_size": len(index), "index_kind": index.kind}
 
 
 ReEmbed = Callable[[list[int]], np.ndarray]  # paragraph ids -> fresh vectors (a repair)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.index import VectorIndex, remove_orphan_temp_files
-from qa.backends.base import DoctorReport, NewParagraph, ReEmbed
+from qa.backends.base import DoctorReport, NewParagraph, ReEmbed, index_health
 from qa.backends.sqlite import SQLiteStore
 from qa.lexical import BM25Index
 from qa.locks import ReadWriteLock
@@ -294,9 +294,4 @@ class EmbeddedBackend:
         return report
 
     def health(self) -> dict[str, object]:
-        return {
-            "backend": self.kind,
-            "dim": self.index.dim,
-            "index_size": len(self.index),
-            "index_kind": self.index.kind,
-        }
+        return index_health(self.kind, self.index)

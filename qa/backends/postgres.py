@@ -11,6 +11,7 @@ there; an HNSW index loses recall as rows are deleted and re-added (measured: 0.
 after ~10% churn and a VACUUM), so the backend samples its recall against exact search after
 large writes and on `qa doctor`, and rebuilds the index (REINDEX CONCURRENTLY) below
 QA_RECALL_MIN. The lexical side is today's BM25 (`qa.lexical`), computed in SQL over postings.
+The reads it asks in the same SQL as the SQLite store are in `qa.backends.sql`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from qa.backends.base import DoctorReport, NewParagraph, ReEmbed, SentenceTable
+from qa.backends.base import DoctorReport, NewParagraph, ReEmbed, index_health
 from qa.backends.pg_schema import HNSW_INDEX, hnsw_index_sql, migrate
+from qa.backends.sql import SQLReads, block_rows
 from qa.errors import ModelMismatch
-from qa.models import Block, Document, Paragraph
+from qa.models import Block, Document
 from qa.settings import Settings, redact_url
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,10 @@ def _array(vector: Any) -> np.ndarray:
     return np.asarray(vector.to_numpy(), dtype=np.float32)
 
 
-class PostgresStore:
+class PostgresStore(SQLReads):
     """The `Store` protocol in PostgreSQL; one connection per thread, safe to share between threads."""
+
+    vector_column = "embedding"
 
     def __init__(self, settings: Settings) -> None:
         assert settings.database_url
@@ -103,24 +107,25 @@ class PostgresStore:
 
         return reading()
 
-    # -- meta -------------------------------------------------------------------------
+    # -- the dialect of the shared reads (`SQLReads`) ----------------------------------
 
-    def meta(self, key: str) -> str | None:
-        row = self._con().execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-        return row[0] if row else None
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._con().execute(sql.replace("?", "%s"), args)
+
+    @staticmethod
+    def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    @staticmethod
+    def _vectors(stored: Sequence[Any], dim: int) -> np.ndarray:
+        return np.array([_array(v) for v in stored], dtype=np.float32).reshape(len(stored), dim)
+
+    # -- meta -------------------------------------------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:
         self._con().execute(
             "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value)
         )
-
-    @property
-    def unseeded(self) -> bool:
-        return not (self.meta("seeded") or self.counts()[0])
-
-    @property
-    def generation(self) -> int:
-        return int(self.meta("generation") or 0)
 
     @property
     def model(self) -> tuple[str, int] | None:
@@ -232,12 +237,13 @@ class PostgresStore:
             )
             added = self._insert_paragraphs(con, doc_id, paragraphs)
             self._index_terms(con, added, [p.tokens for p in paragraphs])
-            with con.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO blocks VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [(doc_id, b.n, b.label, b.reason, b.section, b.paragraph, key, b.text) for b, key in blocks],
-                )
+            self._insert_blocks(con, doc_id, blocks)
         return removed, added, before
+
+    @staticmethod
+    def _insert_blocks(con: psycopg.Connection, doc_id: str, blocks: Sequence[tuple[Block, str]]) -> None:
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO blocks VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", block_rows(doc_id, blocks))
 
     @staticmethod
     def _insert_paragraphs(
@@ -296,11 +302,7 @@ class PostgresStore:
             )
             self._insert_paragraphs(con, document.id, paragraphs, ids)
             self._index_terms(con, list(ids), [p.tokens for p in paragraphs])
-            with con.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO blocks VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [(document.id, b.n, b.label, b.reason, b.section, b.paragraph, k, b.text) for b, k in blocks],
-                )
+            self._insert_blocks(con, document.id, blocks)
             con.execute("SELECT setval('paragraphs_id_seq', GREATEST((SELECT max(id) FROM paragraphs), 1))")
         return True
 
@@ -358,36 +360,6 @@ class PostgresStore:
 
     # -- reads ------------------------------------------------------------------------
 
-    def documents(self, doc_id: str | None = None) -> list[Document]:
-        where, args = ("WHERE d.id = %s ", (doc_id,)) if doc_id is not None else ("", ())
-        rows = self._con().execute(
-            "SELECT d.id, d.title, d.source, COUNT(p.id)::int, d.created_at, d.updated_at "
-            f"FROM documents d LEFT JOIN paragraphs p ON p.doc_id = d.id {where}"
-            "GROUP BY d.id ORDER BY d.created_at, d.id",
-            args,
-        )
-        return [Document(*row) for row in rows]
-
-    def document(self, doc_id: str) -> tuple[Document, list[Paragraph]] | None:
-        docs = self.documents(doc_id)
-        if not docs:
-            return None
-        rows = self._con().execute(
-            "SELECT id, doc_id, n, text, section, citable_start FROM paragraphs WHERE doc_id = %s ORDER BY n",
-            (doc_id,),
-        )
-        doc = docs[0]
-        return doc, [
-            Paragraph(pid, did, n, text, doc.title, doc.source, section, start)
-            for pid, did, n, text, section, start in rows
-        ]
-
-    def blocks(self, doc_id: str) -> list[Block]:
-        rows = self._con().execute(
-            "SELECT n, text, label, reason, section, paragraph FROM blocks WHERE doc_id = %s ORDER BY n", (doc_id,)
-        )
-        return [Block(*row) for row in rows]
-
     def block_recurrence(self, keys: Collection[str], exclude: Collection[str]) -> Counter[str]:
         keys = [k for k in keys if k]
         if not keys:
@@ -398,45 +370,6 @@ class PostgresStore:
             (keys, list(exclude)),
         )
         return Counter(dict(rows.fetchall()))
-
-    def content_hash(self, doc_id: str) -> str | None:
-        row = self._con().execute("SELECT content_hash FROM documents WHERE id = %s", (doc_id,)).fetchone()
-        return row[0] if row else None
-
-    def counts(self) -> tuple[int, int]:
-        row = self._con().execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM paragraphs)")
-        docs, paras = row.fetchone()
-        return int(docs), int(paras)
-
-    def paragraphs(self, ids: Sequence[int]) -> dict[int, Paragraph]:
-        if not ids:
-            return {}
-        rows = self._con().execute(
-            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source, p.section, p.citable_start FROM paragraphs p "
-            "JOIN documents d ON d.id = p.doc_id WHERE p.id = ANY(%s)",
-            ([int(i) for i in ids],),
-        )
-        return {row[0]: Paragraph(*row) for row in rows}
-
-    def sentences(self, paragraph_ids: Sequence[int], dim: int) -> dict[int, SentenceTable]:
-        if not paragraph_ids:
-            return {}
-        rows = self._con().execute(
-            'SELECT paragraph_id, start, "end", embedding FROM sentences WHERE paragraph_id = ANY(%s) '
-            "ORDER BY paragraph_id, n",
-            ([int(i) for i in paragraph_ids],),
-        )
-        grouped: dict[int, list[tuple[int, int, Any]]] = {}
-        for pid, start, end, vector in rows:
-            grouped.setdefault(pid, []).append((start, end, vector))
-        return {
-            pid: SentenceTable(
-                np.array([r[0] for r in items]),
-                np.array([r[1] for r in items]),
-                np.array([_array(r[2]) for r in items], dtype=np.float32).reshape(len(items), dim),
-            )
-            for pid, items in grouped.items()
-        }
 
     def vectors_by_hash(self, hashes: Sequence[str], dim: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         if not hashes:
@@ -450,42 +383,16 @@ class PostgresStore:
         return {
             text_hash: (
                 _array(vector),
-                np.array([_array(v) for v in svecs], dtype=np.float32).reshape(len(svecs), dim),
+                self._vectors(svecs, dim),
             )
             for text_hash, vector, svecs in rows
         }
 
-    def _pages(self, sql: str, key_width: int, batch: int) -> Iterator[list[Any]]:
-        last: tuple[object, ...] = (-1,) * key_width
-        while True:
-            rows = self._con().execute(sql, (*last, batch)).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = tuple(rows[-1][:key_width])
-
     def iter_paragraphs(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, bytes]]]:
         for rows in self._pages(
-            "SELECT id, text, tokens, embedding FROM paragraphs WHERE id > %s ORDER BY id LIMIT %s", 1, batch
+            "SELECT id, text, tokens, embedding FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", 1, batch
         ):
             yield [(pid, text, toks, _array(vector).tobytes()) for pid, text, toks, vector in rows]
-
-    def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, str]]]:
-        return self._pages(
-            "SELECT p.id, substr(p.text, p.citable_start + 1), d.title, p.section "
-            "FROM paragraphs p JOIN documents d ON d.id = p.doc_id WHERE p.id > %s ORDER BY p.id LIMIT %s",
-            1,
-            batch,
-        )
-
-    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str, str]]]:
-        return self._pages(
-            'SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s."end" - s.start), d.title, p.section '
-            "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
-            "WHERE (s.paragraph_id, s.n) > (%s, %s) ORDER BY s.paragraph_id, s.n LIMIT %s",
-            2,
-            batch,
-        )
 
 
 class PgVectorSearch:
@@ -751,10 +658,7 @@ class PostgresBackend:
 
     def health(self) -> dict[str, object]:
         return {
-            "backend": self.kind,
-            "dim": self.index.dim,
-            "index_size": len(self.index),
-            "index_kind": self.index.kind,
+            **index_health(self.kind, self.index),
             "recall": self.last_recall(),
             "recall_checked_at": self.store.meta("recall_checked_at"),
         }

@@ -7,6 +7,7 @@ is one SQLite transaction: a crash leaves the previous state, never half a docum
 It also keeps every block of each page with its label and reason, so a user can see what
 cleaning did, and the blocks' keys, so ingest can tell site furniture that recurs across
 the corpus. A data dir made before blocks and sections existed is migrated on open.
+The reads it asks in the same SQL as the PostgreSQL store are in `qa.backends.sql`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.backends.base import NewParagraph, SentenceTable, vectors_from_blobs
-from qa.models import Block, Document, Paragraph
+from qa.backends.base import NewParagraph, vectors_from_blobs
+from qa.backends.sql import SQLReads, block_rows
+from qa.models import Block
 
 STORE_FILE = "store.sqlite3"
 
@@ -93,8 +95,10 @@ def _blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
-class SQLiteStore:
+class SQLiteStore(SQLReads):
     """The `Store` of the embedded backend, in one SQLite file; safe to share between threads."""
+
+    vector_column = "vector"
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -142,24 +146,24 @@ class SQLiteStore:
             for table, column, definition in missing(con):
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
-    # -- meta -------------------------------------------------------------------------
+    # -- the dialect of the shared reads (`SQLReads`) ----------------------------------
 
-    def meta(self, key: str) -> str | None:
-        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._con().execute(sql, args)
+
+    @staticmethod
+    def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+    @staticmethod
+    def _vectors(stored: Sequence[bytes], dim: int) -> np.ndarray:
+        return vectors_from_blobs(stored, dim)
+
+    # -- meta -------------------------------------------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as con:
             con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    @property
-    def unseeded(self) -> bool:
-        """True for a data dir that has never held a document: the seeds belong in it."""
-        return not (self.meta("seeded") or self.counts()[0])
-
-    @property
-    def generation(self) -> int:
-        return int(self.meta("generation") or 0)
 
     @property
     def model(self) -> tuple[str, int] | None:
@@ -229,10 +233,7 @@ class SQLiteStore:
                         for i, ((s, e), v) in enumerate(zip(p.sentence_spans, p.sentence_vectors, strict=True))
                     ],
                 )
-            con.executemany(
-                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(doc_id, b.n, b.label, b.reason, b.section, b.paragraph, key, b.text) for b, key in blocks],
-            )
+            con.executemany("INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", block_rows(doc_id, blocks))
             self._set_model(con, model, dim)
             before = self._bump(con, removed, added)
         return removed, added, before
@@ -281,37 +282,6 @@ class SQLiteStore:
             self._bump(con)
 
     # -- reads ------------------------------------------------------------------------
-
-    def documents(self, doc_id: str | None = None) -> list[Document]:
-        """Every document (or just `doc_id`'s) with its paragraph count."""
-        where, args = ("WHERE d.id = ? ", (doc_id,)) if doc_id is not None else ("", ())
-        rows = self._con().execute(
-            "SELECT d.id, d.title, d.source, COUNT(p.id), d.created_at, d.updated_at "
-            f"FROM documents d LEFT JOIN paragraphs p ON p.doc_id = d.id {where}"
-            "GROUP BY d.id ORDER BY d.created_at, d.id",
-            args,
-        )
-        return [Document(*row) for row in rows]
-
-    def document(self, doc_id: str) -> tuple[Document, list[Paragraph]] | None:
-        docs = self.documents(doc_id)
-        if not docs:
-            return None
-        rows = self._con().execute(
-            "SELECT id, doc_id, n, text, section, citable_start FROM paragraphs WHERE doc_id = ? ORDER BY n", (doc_id,)
-        )
-        doc = docs[0]
-        return doc, [
-            Paragraph(pid, did, n, text, doc.title, doc.source, section, start)
-            for pid, did, n, text, section, start in rows
-        ]
-
-    def blocks(self, doc_id: str) -> list[Block]:
-        """The blocks of a document as ingest labelled them, in page order ([] if stored before blocks were)."""
-        rows = self._con().execute(
-            "SELECT n, text, label, reason, section, paragraph FROM blocks WHERE doc_id = ? ORDER BY n", (doc_id,)
-        )
-        return [Block(*row) for row in rows]
 
     def stored_document(
         self, doc_id: str, dim: int
@@ -370,17 +340,6 @@ class SQLiteStore:
             found.update(dict(rows.fetchall()))
         return found
 
-    def content_hash(self, doc_id: str) -> str | None:
-        row = self._con().execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
-
-    def counts(self) -> tuple[int, int]:
-        """(documents, paragraphs)."""
-        con = self._con()
-        docs = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        paras = con.execute("SELECT COUNT(*) FROM paragraphs").fetchone()[0]
-        return int(docs), int(paras)
-
     def changes_since(self, generation: int) -> tuple[int, list[int], list[int]] | None:
         """(the current generation, paragraph ids removed, ids added) by the writes after
         `generation`, net of each other; None when the log does not reach back that far or a
@@ -411,56 +370,16 @@ class SQLiteStore:
         """(id, vector, tokens) of the given paragraphs that still exist, in id order."""
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
-        rows = self._con().execute(
-            f"SELECT id, vector, tokens FROM paragraphs WHERE id IN ({marks}) ORDER BY id", [int(i) for i in ids]
-        )
+        among, args = self._in("id", [int(i) for i in ids])
+        rows = self._query(f"SELECT id, vector, tokens FROM paragraphs WHERE {among} ORDER BY id", args)
         return [(pid, vectors_from_blobs([blob], dim)[0], toks.split()) for pid, blob, toks in rows]
-
-    def paragraphs(self, ids: Sequence[int]) -> dict[int, Paragraph]:
-        """Paragraphs by id, with their document's title and source."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._con().execute(
-            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source, p.section, p.citable_start FROM paragraphs p "
-            f"JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})",
-            [int(i) for i in ids],
-        )
-        return {row[0]: Paragraph(*row) for row in rows}
-
-    def sentences(self, paragraph_ids: Sequence[int], dim: int) -> dict[int, SentenceTable]:
-        """Sentence offsets and vectors of the given paragraphs."""
-        if not paragraph_ids:
-            return {}
-        marks = ",".join("?" * len(paragraph_ids))
-        rows = self._con().execute(
-            f"SELECT paragraph_id, start, end, vector FROM sentences WHERE paragraph_id IN ({marks}) "
-            "ORDER BY paragraph_id, n",
-            [int(i) for i in paragraph_ids],
-        )
-        grouped: dict[int, list[tuple[int, int, bytes]]] = {}
-        for pid, start, end, blob in rows:
-            grouped.setdefault(pid, []).append((start, end, blob))
-        return {
-            pid: SentenceTable(
-                np.array([r[0] for r in items]),
-                np.array([r[1] for r in items]),
-                vectors_from_blobs([r[2] for r in items], dim),
-            )
-            for pid, items in grouped.items()
-        }
 
     def vectors_by_hash(self, hashes: Sequence[str], dim: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Stored (paragraph vector, sentence vectors) for paragraphs with these text hashes."""
         if not hashes:
             return {}
-        marks = ",".join("?" * len(hashes))
-        rows = (
-            self._con()
-            .execute(f"SELECT hash, id, vector FROM paragraphs WHERE hash IN ({marks}) GROUP BY hash", list(hashes))
-            .fetchall()
-        )
+        among, args = self._in("hash", hashes)
+        rows = self._query(f"SELECT hash, id, vector FROM paragraphs WHERE {among} GROUP BY hash", args).fetchall()
         found = {}
         for text_hash, pid, blob in rows:
             blobs = [
@@ -470,39 +389,6 @@ class SQLiteStore:
             found[text_hash] = (vectors_from_blobs([blob], dim)[0], vectors_from_blobs(blobs, dim))
         return found
 
-    def _pages(self, sql: str, key_width: int, batch: int) -> Iterator[list[Any]]:
-        """The rows of `sql` in batches, by keyset pagination on its first `key_width` columns.
-
-        `sql` takes the last key's values, then the batch size, as parameters.
-        """
-        last: tuple[object, ...] = (-1,) * key_width
-        while True:
-            rows = self._con().execute(sql, (*last, batch)).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = tuple(rows[-1][:key_width])
-
     def iter_paragraphs(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, bytes]]]:
         """Every paragraph as (id, text, tokens, vector blob), in id order, in batches."""
         return self._pages("SELECT id, text, tokens, vector FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", 1, batch)
-
-    def iter_passages(self, batch: int = 1024) -> Iterator[list[tuple[int, str, str, str]]]:
-        """Every paragraph as (id, citable text, document title, section), in id order, in batches."""
-        return self._pages(
-            "SELECT p.id, substr(p.text, p.citable_start + 1), d.title, p.section "
-            "FROM paragraphs p JOIN documents d ON d.id = p.doc_id "
-            "WHERE p.id > ? ORDER BY p.id LIMIT ?",
-            1,
-            batch,
-        )
-
-    def iter_sentences(self, batch: int = 4096) -> Iterator[list[tuple[int, int, str, str, str]]]:
-        """Every sentence as (paragraph id, n, sentence text, document title, section), in batches."""
-        return self._pages(
-            "SELECT s.paragraph_id, s.n, substr(p.text, s.start + 1, s.end - s.start), d.title, p.section "
-            "FROM sentences s JOIN paragraphs p ON p.id = s.paragraph_id JOIN documents d ON d.id = p.doc_id "
-            "WHERE (s.paragraph_id, s.n) > (?, ?) ORDER BY s.paragraph_id, s.n LIMIT ?",
-            2,
-            batch,
-        )
