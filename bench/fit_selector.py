@@ -56,7 +56,8 @@ class Group:
 def group_of(service: QAService, q: Question) -> Group | None:
     """The candidates the selector would weigh for `q`, or None when none holds the gold."""
     passages, qvec, terms = service.answerer._passages(q.text, 5)
-    candidates, features, *_ = service.answerer.sentence_features(q.text, passages, qvec, terms)
+    choices = service.answerer.sentence_choices(q.text, passages, qvec, terms)
+    candidates, features = choices.candidates, choices.features
     if not candidates:
         return None
     golds = [_norm(a) for a in q.answers if _norm(a)]

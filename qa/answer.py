@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,9 +108,10 @@ SIGNAL_NAMES = (
 # questions ask about nothing in it), 1300 Persian and 1214 English questions. There, 0.53
 # refuses 37.0% (fa) and 18.1% (en) of the unanswerable ones, most of them written as near
 # misses of a paragraph that is in the corpus.
+_SHARED_WEIGHTS = (-3.45, 18.41, 0.32, 0.90, -0.26, 0.89, -1.81, 0.10, -0.70)
 CALIBRATION: dict[str, Calibration] = {
-    "fa": Calibration(bias=-13.31, weights=(-3.45, 18.41, 0.32, 0.90, -0.26, 0.89, -1.81, 0.10, -0.70)),
-    "en": Calibration(bias=-13.19, weights=(-3.45, 18.41, 0.32, 0.90, -0.26, 0.89, -1.81, 0.10, -0.70)),
+    "fa": Calibration(bias=-13.31, weights=_SHARED_WEIGHTS),
+    "en": Calibration(bias=-13.19, weights=_SHARED_WEIGHTS),
 }
 
 
@@ -185,11 +186,11 @@ def sentence_candidates(
     return out
 
 
-def _local(weights: dict[str, float], candidates: Sequence[Candidate], field: str) -> dict[str, float]:
-    """Weights scaled by rarity among the candidates: a word in few candidate sentences
-    separates them; the article's subject, in all of them, does not."""
-    n = len(candidates)
-    return {k: w * math.log(1 + n / (1 + sum(k in getattr(c, field) for c in candidates))) for k, w in weights.items()}
+def _local(weights: dict[str, float], present: Sequence[Collection[str]]) -> dict[str, float]:
+    """Weights scaled by rarity among the candidates (`present`: each one's keys): a word in
+    few candidate sentences separates them; the article's subject, in all of them, does not."""
+    n = len(present)
+    return {k: w * math.log(1 + n / (1 + sum(k in keys for keys in present))) for k, w in weights.items()}
 
 
 def sentence_features(
@@ -201,8 +202,8 @@ def sentence_features(
 ) -> np.ndarray:
     """One row of FEATURE_NAMES per candidate (see SentenceRanker); `names` are the question's
     Latin-letter names as weighted skeletons (qa.transliterate.name_weights)."""
-    local = _local(weights, candidates, "keys")
-    local_names = _local(names or {}, candidates, "names")
+    local = _local(weights, [c.keys for c in candidates])
+    local_names = _local(names or {}, [c.names for c in candidates])
     top_score = max(c.passage_score for c in candidates)
     typed = kind in TYPED_KINDS
     rows = []
@@ -266,27 +267,49 @@ def ranker_for(language: str) -> SentenceRanker:
     return RANKERS.get(language, RANKERS["en"])
 
 
-def choose_span(
+@dataclass(slots=True)
+class SentenceChoices:
+    """The top passages' sentences with their features, and what the question brought to them."""
+
+    passages: list[tuple[Paragraph, float, float]]  # (paragraph, fused score, dense), best first
+    candidates: list[Candidate]
+    features: np.ndarray  # one row of FEATURE_NAMES per candidate
+    weights: dict[str, float]  # the question's words (question_weights)
+    names: dict[str, float]  # its Latin-letter names (qa.transliterate.name_weights)
+    lexical_scale: float
+    kind: str | None  # the answer type it asks for (qa.answer_type)
+
+
+def sentence_choices(
     passages: Sequence[tuple[Paragraph, float, float]],
-    candidates: Sequence[Candidate],
-    features: np.ndarray,
+    sentences: dict[int, SentenceTable],
+    qvec: np.ndarray,
     weights: dict[str, float],
-    ranker: SentenceRanker = HAND_SET,
-    kind: str | None = None,
-    names: dict[str, float] | None = None,
-    lexical_scale: float = 1.0,
-) -> SpanChoice | None:
-    """The best of the top passages' sentences (`sentence_candidates`, with their
-    `sentence_features`) by the ranker's score, and the signals its confidence is computed from;
-    `kind`, `names` and `lexical_scale` are the question's answer type, Latin-letter names and
-    how far its words may count, as for the features."""
+    names: dict[str, float],
+    lexical_scale: float,
+    kind: str | None,
+) -> SentenceChoices:
+    """The candidate sentences of the top passages and their features, for `choose_span`."""
+    top = list(passages[:PASSAGES_READ])
+    candidates = sentence_candidates(top, sentences, qvec, bool(names))
+    features = sentence_features(candidates, weights, lexical_scale, kind, names) if candidates else np.zeros((0, 0))
+    return SentenceChoices(top, candidates, features, weights, names, lexical_scale, kind)
+
+
+_TYPED_HIT = FEATURE_NAMES.index("typed_hit")
+
+
+def choose_span(choices: SentenceChoices, ranker: SentenceRanker = HAND_SET) -> SpanChoice | None:
+    """The best candidate sentence by the ranker's score, and the signals its confidence is
+    computed from."""
+    candidates, weights, names = choices.candidates, choices.weights, choices.names
     if not candidates:
         return None
-    values = ranker.scores(features)
+    values = ranker.scores(choices.features)
     best = int(np.argmax(values))
     chosen = candidates[best]
     runner_up = max((float(v) for i, v in enumerate(values) if i != best), default=float(values[best]) - 1.0)
-    first = passages[0][0]
+    first = choices.passages[0][0]
     first_keys = set().union(*(c.keys for c in candidates if c.paragraph.id == first.id))
     own = [c for c in candidates if c.paragraph.id == chosen.paragraph.id]
     own_names = set().union(*(c.names for c in own))
@@ -294,15 +317,15 @@ def choose_span(
     rarest = max(weights.values(), default=0.0)
     missing = max((w for k, w in weights.items() if k not in own_keys), default=0.0)
     signals = AnswerSignals(
-        passage_dense=passages[0][2],
+        passage_dense=choices.passages[0][2],
         sentence_dense=chosen.dense,
         sentence_score=float(values[best]),
         sentence_coverage=coverage(weights, chosen.keys),
         passage_coverage=coverage(weights, first_keys),
         margin=float(values[best]) - runner_up,
-        typed_miss=float(kind in TYPED_KINDS and not has_typed_span(kind, chosen.span.text)),
+        typed_miss=float(choices.kind in TYPED_KINDS and not choices.features[best, _TYPED_HIT]),
         name_coverage=coverage(names, own_names) if names else 1.0,
-        missing_word=lexical_scale * missing / rarest if rarest > 0 else 0.0,
+        missing_word=choices.lexical_scale * missing / rarest if rarest > 0 else 0.0,
     )
     return SpanChoice(chosen.paragraph, chosen.span, signals)
 

@@ -15,15 +15,14 @@ import numpy as np
 
 from qa.answer import (
     PASSAGES_READ,
-    Candidate,
+    SentenceChoices,
     calibration_for,
     choose_span,
     citation,
     question_weights,
     quote_span,
     ranker_for,
-    sentence_candidates,
-    sentence_features,
+    sentence_choices,
     short_answer,
 )
 from qa.answer_type import answer_type
@@ -115,21 +114,18 @@ class Answerer:
         passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
         return passages, qvec, terms
 
-    def sentence_features(
+    def sentence_choices(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]
-    ) -> tuple[list[Candidate], np.ndarray, dict[str, float], dict[str, float], float]:
-        """The top passages' sentences, their ranking features, the question's word weights, its
-        Latin-letter names (weighted consonant skeletons) and the lexical scale."""
-        top = passages[:PASSAGES_READ]
+    ) -> SentenceChoices:
+        """The top passages' sentences with their ranking features, for the selector."""
+        top = [(p.paragraph, p.score, p.dense) for p in passages[:PASSAGES_READ]]
         lexical = self.backend.lexical
-        tables = self.backend.store.sentences([p.paragraph.id for p in top], len(qvec))
+        tables = self.backend.store.sentences([p.id for p, _, _ in top], len(qvec))
         unique = list(dict.fromkeys(terms))
         weights = question_weights(terms, dict(zip(unique, lexical.idf(unique).tolist(), strict=True)))
         names = name_weights(latin_names(question, stopwords()))
-        candidates = sentence_candidates([(p.paragraph, p.score, p.dense) for p in top], tables, qvec, bool(names))
         scale = lexical.coverage(terms) ** 2
-        features = sentence_features(candidates, weights, scale, answer_type(question), names)
-        return candidates, features, weights, names, scale
+        return sentence_choices(top, tables, qvec, weights, names, scale, answer_type(question))
 
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
@@ -137,14 +133,12 @@ class Answerer:
         """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
         if not passages:
             return None
-        candidates, features, weights, names, scale = self.sentence_features(question, passages, qvec, terms)
-        ranked = [(p.paragraph, p.score, p.dense) for p in passages[:PASSAGES_READ]]
-        kind = answer_type(question)
-        choice = choose_span(ranked, candidates, features, weights, ranker_for(language), kind, names, scale)
+        choices = self.sentence_choices(question, passages, qvec, terms)
+        choice = choose_span(choices, ranker_for(language))
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
-        span = short_answer(question, quoted, weights, self.settings.max_answer_words)
+        span = short_answer(question, quoted, choices.weights, self.settings.max_answer_words)
         confidence = round(calibration_for(language).confidence(choice.signals), 4)
         return citation(1, choice.paragraph, quoted, span), confidence, choice.signals.as_dict()
 
