@@ -24,7 +24,7 @@ from functools import lru_cache
 MIN_CONSONANTS = 2
 
 _LATIN_DIGRAPHS = (("sh", "S"), ("ch", "C"), ("kh", "x"), ("gh", "g"), ("zh", "j"), ("ph", "f"), ("th", "t"))
-_LATIN = str.maketrans({"q": "g", "c": "k", "w": "v", "x": "x"})
+_LATIN = str.maketrans({"q": "g", "c": "k", "w": "v"})
 _LATIN_DROP = re.compile(r"[aeiouyh'`\-]")
 _PERSIAN = str.maketrans(
     {
@@ -72,7 +72,6 @@ _PERSIAN = str.maketrans(
         "ى": "",
     }
 )
-_NOT_PERSIAN_LETTER = re.compile(r"[^\u0600-\u06ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'`]+")
 
 
@@ -90,7 +89,7 @@ def latin_skeleton(word: str) -> str:
 
 def persian_skeleton(word: str) -> str:
     """The consonant skeleton of a word in Persian script: «اسد» -> "sd"."""
-    letters = "".join(ch for ch in _NOT_PERSIAN_LETTER.sub("", word) if ch.isalpha())  # no digits, no «،»
+    letters = "".join(ch for ch in word if "\u0600" <= ch <= "\u06ff" and ch.isalpha())  # no digits, no «،»
     return _collapse(letters.translate(_PERSIAN))
 
 
