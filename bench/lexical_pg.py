@@ -28,42 +28,46 @@ from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 
-class FullText(PgLexical):
+class _SQLRanked(PgLexical):
+    """A candidate lexical side: one SQL query of (id, score) rows, best first."""
+
+    SQL = ""
+
+    def arguments(self, terms: Sequence[str], k: int) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        if not terms:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        rows = self.store._con().execute(self.SQL, self.arguments(terms, k)).fetchall()
+        return np.array([r[1] for r in rows], np.float32), np.array([r[0] for r in rows], np.int64)
+
+
+class FullText(_SQLRanked):
     """PostgreSQL full-text search over the stored hazm tokens ('simple' config: no stemming), ts_rank_cd."""
 
-    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        if not terms:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        rows = (
-            self.store._con()
-            .execute(
-                "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(t), ' | ')) AS q "
-                "FROM unnest(%s::text[]) t) "
-                "SELECT p.id, ts_rank_cd(to_tsvector('simple', p.tokens), q.q) AS score FROM paragraphs p, q "
-                "WHERE to_tsvector('simple', p.tokens) @@ q.q ORDER BY score DESC, p.id LIMIT %s",
-                (list(terms), k),
-            )
-            .fetchall()
-        )
-        return np.array([r[1] for r in rows], np.float32), np.array([r[0] for r in rows], np.int64)
+    SQL = (
+        "WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(t), ' | ')) AS q "
+        "FROM unnest(%s::text[]) t) "
+        "SELECT p.id, ts_rank_cd(to_tsvector('simple', p.tokens), q.q) AS score FROM paragraphs p, q "
+        "WHERE to_tsvector('simple', p.tokens) @@ q.q ORDER BY score DESC, p.id LIMIT %s"
+    )
+
+    def arguments(self, terms: Sequence[str], k: int) -> tuple[object, ...]:
+        return list(terms), k
 
 
-class Trigrams(PgLexical):
+class Trigrams(_SQLRanked):
     """pg_trgm word similarity of the question's tokens to each paragraph's tokens."""
 
-    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        if not terms:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        rows = (
-            self.store._con()
-            .execute(
-                "SELECT id, word_similarity(%s, tokens) AS score FROM paragraphs WHERE %s <%% tokens "
-                "ORDER BY score DESC, id LIMIT %s",
-                (" ".join(terms), " ".join(terms), k),
-            )
-            .fetchall()
-        )
-        return np.array([r[1] for r in rows], np.float32), np.array([r[0] for r in rows], np.int64)
+    SQL = (
+        "SELECT id, word_similarity(%s, tokens) AS score FROM paragraphs WHERE %s <%% tokens "
+        "ORDER BY score DESC, id LIMIT %s"
+    )
+
+    def arguments(self, terms: Sequence[str], k: int) -> tuple[object, ...]:
+        text = " ".join(terms)
+        return text, text, k
 
 
 def main() -> int:
