@@ -16,7 +16,6 @@ than a Persian one does, and one threshold must mean the same for both.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -25,23 +24,18 @@ import numpy as np
 from qa.answer_type import TYPED_KINDS, answer_type, has_typed_span, typed_span
 from qa.backends.base import SentenceTable
 from qa.models import Citation, Paragraph
-from qa.text import Span, sentences, tokens
+from qa.span import SpanQuestion, best_window, span_scorer_for
+from qa.text import Span, match_key, match_keys, sentences
 from qa.transliterate import persian_names
 
 PASSAGES_READ = 3
 LEXICAL_WEIGHT = 0.8  # local-weighted question-word share, beside cosine similarity
 RANK_PENALTY = 0.5  # per unit of fused score below the best passage
-MATCH_PREFIX = 4  # words match on their first letters: کردند ~ کرده, capital ~ capitals
 
 
 def logistic(z: float) -> float:
     """1 / (1 + e^-z), clamped so that no score overflows."""
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-
-
-def match_key(term: str) -> str:
-    """A crude stem for span matching: Persian and English inflect at the end."""
-    return term[:MATCH_PREFIX]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +152,6 @@ def coverage(weights: dict[str, float], keys: set[str]) -> float:
     return sum(w for k, w in weights.items() if k in keys) / total if total > 0 else 0.0
 
 
-def _keys(text: str) -> set[str]:
-    return {match_key(t) for t in tokens(text)}
-
-
 def sentence_candidates(
     passages: Sequence[tuple[Paragraph, float, float]],
     sentences: dict[int, SentenceTable],
@@ -182,7 +172,9 @@ def sentence_candidates(
             text = paragraph.text[start:end]
             names = persian_names(text) if with_names else frozenset()
             span = Span(start, end, text)
-            out.append(Candidate(paragraph, span, float(dense[i]), score, passage_dense, rank, i, _keys(text), names))
+            out.append(
+                Candidate(paragraph, span, float(dense[i]), score, passage_dense, rank, i, match_keys(text), names)
+            )
     return out
 
 
@@ -330,32 +322,6 @@ def choose_span(choices: SentenceChoices, ranker: SentenceRanker = HAND_SET) -> 
     return SpanChoice(chosen.paragraph, chosen.span, signals)
 
 
-_WORD = re.compile(r"\S+")
-
-
-def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
-    """A window of at most `max_words` words of a sentence holding most question words.
-
-    Among equally good windows the middle one is kept, so the words around the
-    question's words (where the answer usually stands) stay in. With no shared words at
-    all (a question in another language) the sentence's opening is kept: its subject.
-
-    Example:
-        >>> s = Span(10, 19, "a b c d e")
-        >>> trim(s, {}, 3)
-        Span(start=12, end=17, text='b c d')
-    """
-    words = [(m.start(), m.end()) for m in _WORD.finditer(sentence.text)]
-    if len(words) <= max_words:
-        return sentence
-    windows = [(words[i][0], words[i + max_words - 1][1]) for i in range(len(words) - max_words + 1)]
-    scores = [coverage(weights, _keys(sentence.text[s:e])) for s, e in windows]
-    best = max(scores)
-    ties = [w for w, score in zip(windows, scores, strict=True) if score >= best - 1e-9]
-    s, e = ties[len(ties) // 2] if best > 0 else ties[0]
-    return Span(sentence.start + s, sentence.start + e, sentence.text[s:e])
-
-
 def citation(n: int, paragraph: Paragraph, span: Span, answer: Span | None = None) -> Citation:
     """A numbered citation; its quote is the stored paragraph text at start:end, and `answer`
     (inside the quote) the span that answers."""
@@ -399,9 +365,14 @@ def quote_span(text: str, sentence: Span, citable_start: int = 0) -> Span:
     return Span(start, end, text[start:end])
 
 
-def short_answer(question: str, sentence: Span, weights: dict[str, float], max_words: int) -> Span:
+def short_answer(
+    question: str, terms: list[str], sentence: Span, weights: dict[str, float], max_words: int, language: str
+) -> Span:
     """The answer inside a chosen sentence: the year, date or number the question asks for
     when the sentence holds one (nearest the question's words), else the window of at most
-    `max_words` words holding most question words."""
-    typed = typed_span(sentence, answer_type(question), set(weights), _keys)
-    return typed if typed is not None else trim(sentence, weights, max_words)
+    `max_words` words that the span scorer of the question's language rates best (qa.span)."""
+    kind = answer_type(question)
+    typed = typed_span(sentence, kind, set(weights), match_keys)
+    if typed is not None:
+        return typed
+    return best_window(SpanQuestion.of(question, terms, weights, kind), sentence, max_words, span_scorer_for(language))

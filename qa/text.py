@@ -180,6 +180,19 @@ def tokens(text: str) -> list[str]:
     return list(_cached_tokens(text))
 
 
+MATCH_PREFIX = 4  # words match on their first letters: کردند ~ کرده, capital ~ capitals
+
+
+def match_key(term: str) -> str:
+    """A crude stem for span matching (a token's first letters): Persian and English inflect at the end."""
+    return term[:MATCH_PREFIX]
+
+
+def match_keys(text: str) -> set[str]:
+    """The match keys of a text's tokens: what an answer span is compared to its question by."""
+    return {match_key(t) for t in tokens(text)}
+
+
 def script_counts(text: str) -> tuple[int, int]:
     """(Persian/Arabic-script letters, Latin letters) in a text."""
     return len(_PERSIAN_LETTERS.findall(text)), len(_LATIN_LETTERS.findall(text))
