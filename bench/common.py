@@ -273,3 +273,17 @@ def fitting_corpus(data_dir: Path) -> tuple[object, dict[str, list]]:
     for name, keys in dev_split(DEV_FILE).items():
         parts[name] = [q for q in dev if q.context_key in set(keys)]
     return service, parts
+
+
+def answerable_by_part(data_dir: Path, of) -> dict[str, list]:
+    """`of(service, question)` for every answerable question of the fitting corpus whose result
+    is not None, by part: "train" (bench/reader_data/*.jsonl and the dev "train" part: what the
+    selector's parts are fitted on), "eval" (the dev "eval" part) and "written"
+    (bench/reader_data/heldout), both held out."""
+    service, parts = fitting_corpus(data_dir)
+    questions = {
+        "train": parts["written"] + parts["train"],
+        "eval": parts["eval"],
+        "written": parts["written-heldout"],
+    }
+    return {part: [r for q in qs if q.answers and (r := of(service, q)) is not None] for part, qs in questions.items()}

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import fitting_corpus  # noqa: E402
+from common import answerable_by_part  # noqa: E402
 
 from qa.answer import FEATURE_NAMES, HAND_SET, RANKERS  # noqa: E402
 from qa.evaluate import Question, _norm  # noqa: E402
@@ -100,17 +100,8 @@ def main() -> None:
 
 
 def collect(data_dir: Path) -> dict[str, list[Group]]:
-    """Every answerable question's candidate features, by part: "train" (fitted on), "eval"
-    (the dev eval part) and "written" (bench/reader_data/heldout), both held out."""
-    service, parts = fitting_corpus(data_dir)
-    questions = {
-        "train": parts["written"] + parts["train"],
-        "eval": parts["eval"],
-        "written": parts["written-heldout"],
-    }
-    return {
-        part: [g for q in qs if q.answers and (g := group_of(service, q)) is not None] for part, qs in questions.items()
-    }
+    """Every answerable question's candidate features, by part (bench/common.py answerable_by_part)."""
+    return answerable_by_part(data_dir, group_of)
 
 
 def fit(groups: dict[str, list[Group]]) -> None:

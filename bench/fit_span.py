@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import fitting_corpus  # noqa: E402
+from common import answerable_by_part  # noqa: E402
 
 from qa.answer import choose_span, coverage, quote_span, ranker_for  # noqa: E402
 from qa.answer_type import answer_type, typed_span  # noqa: E402
@@ -87,16 +87,8 @@ def sample_of(service: QAService, q: Question) -> Sample | None:
 
 
 def collect(data_dir: Path) -> dict[str, list[Sample]]:
-    service, parts = fitting_corpus(data_dir)
-    questions = {
-        "train": parts["written"] + parts["train"],
-        "eval": parts["eval"],
-        "written": parts["written-heldout"],
-    }
-    return {
-        part: [s for q in qs if q.answers and (s := sample_of(service, q)) is not None]
-        for part, qs in questions.items()
-    }
+    """Every answerable question's quoted sentences, by part (bench/common.py answerable_by_part)."""
+    return answerable_by_part(data_dir, sample_of)
 
 
 def holds(text: str, golds: list[str]) -> bool:
@@ -188,7 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-fit-span"))
     parser.add_argument("--cached", action="store_true", help=f"reuse the last collection ({CACHE})")
-    parser.add_argument("--width", type=int, default=12, help="the window the weights are fitted for")
+    parser.add_argument("--width", type=int, default=25, help="the window fitted for (QA_MAX_ANSWER_WORDS)")
     args = parser.parse_args()
     samples = pickle.loads(CACHE.read_bytes()) if args.cached else collect(args.data_dir)
     CACHE.parent.mkdir(exist_ok=True)

@@ -141,13 +141,12 @@ def window_features(question: SpanQuestion, sentence: Span, spans: Sequence[Span
     left /= left.sum() or 1.0
     right /= right.sum() or 1.0
     at = np.arange(n)
-    hole, between = np.zeros(n), np.zeros(n)
-    for k in range(n):
-        if matched[k] == 0:
-            before, after = at < k, at > k
-            pull_left = float((left[before] * HOLE_DECAY ** (k - at[before] - 1)).sum())
-            pull_right = float((right[after] * HOLE_DECAY ** (at[after] - k - 1)).sum())
-            hole[k], between[k] = pull_left + pull_right, min(pull_left, pull_right)
+    gap = at[:, None] - at[None, :]  # gap[k, j] = k - j
+    pull_left = (np.where(gap > 0, HOLE_DECAY ** np.maximum(gap - 1, 0), 0.0) * left).sum(1)
+    pull_right = (np.where(gap < 0, HOLE_DECAY ** np.maximum(-gap - 1, 0), 0.0) * right).sum(1)
+    unmatched = matched == 0
+    hole = np.where(unmatched, pull_left + pull_right, 0.0)
+    between = np.where(unmatched, np.minimum(pull_left, pull_right), 0.0)
     starts = {s: i for i, (s, _, _) in enumerate(words)}
     ends = {e: i for i, (_, e, _) in enumerate(words)}
     rows = []

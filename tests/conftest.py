@@ -65,12 +65,15 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """The URL of a PostgreSQL server (with pgvector) for this run, started on 127.0.0.1 and a free port."""
-    from pg_server import find_binaries, postgres_server
+    from pg_server import find_binaries, pgvector_fault, postgres_server
 
     bin_dir, source = find_binaries()
     if bin_dir is None:
         pytest.skip(f"the PostgreSQL half of the contract tests is skipped: {source}")
-    with postgres_server(bin_dir) as url:
+    with postgres_server(bin_dir) as (url, log):
+        fault = pgvector_fault(url, log)
+        if fault:
+            pytest.skip(f"the PostgreSQL half of the contract tests is skipped ({source}): {fault}")
         yield url
 
 

