@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from common import answerable_by_part  # noqa: E402
 
 from qa.answer import FEATURE_NAMES, HAND_SET, RANKERS  # noqa: E402
-from qa.evaluate import Question, _norm  # noqa: E402
+from qa.evaluate import Question, answer_words  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.text import detect_language  # noqa: E402
 
@@ -60,9 +60,9 @@ def group_of(service: QAService, q: Question) -> Group | None:
     candidates, features = choices.candidates, choices.features
     if not candidates:
         return None
-    golds = [_norm(a) for a in q.answers if _norm(a)]
+    golds = [answer_words(a) for a in q.answers if answer_words(a)]
     gold = np.array(
-        [c.paragraph.doc_id == q.doc_id and any(g in _norm(c.span.text) for g in golds) for c in candidates]
+        [c.paragraph.doc_id == q.doc_id and any(g in answer_words(c.span.text) for g in golds) for c in candidates]
     )
     return Group(detect_language(q.text), features, gold) if gold.any() else None
 

@@ -40,7 +40,7 @@ from common import answerable_by_part  # noqa: E402
 
 from qa.answer import choose_span, coverage, quote_span, ranker_for  # noqa: E402
 from qa.answer_type import answer_type, typed_span  # noqa: E402
-from qa.evaluate import Question, _norm  # noqa: E402
+from qa.evaluate import Question, answer_words  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.span import SPAN_FEATURES, SPAN_SCORERS, SpanQuestion, SpanScorer, window_features, windows  # noqa: E402
 from qa.text import Span, detect_language, match_keys, tokens  # noqa: E402
@@ -76,11 +76,11 @@ def sample_of(service: QAService, q: Question) -> Sample | None:
     choice = choose_span(choices, ranker_for(language))
     if choice is None:
         return None
-    golds = [_norm(a) for a in q.answers if _norm(a)]
+    golds = [answer_words(a) for a in q.answers if answer_words(a)]
     chosen = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
     gold_sentence = None
     for c in choices.candidates:
-        if c.paragraph.doc_id == q.doc_id and any(g in _norm(c.span.text) for g in golds):
+        if c.paragraph.doc_id == q.doc_id and any(g in answer_words(c.span.text) for g in golds):
             gold_sentence = quote_span(c.paragraph.text, c.span, c.paragraph.citable_start)
             break
     return Sample(language, q.text, tokens(q.text), choices.weights, answer_type(q.text), chosen, gold_sentence, golds)
@@ -92,7 +92,7 @@ def collect(data_dir: Path) -> dict[str, list[Sample]]:
 
 
 def holds(text: str, golds: list[str]) -> bool:
-    norm = _norm(text)
+    norm = answer_words(text)
     return any(g in norm for g in golds)
 
 

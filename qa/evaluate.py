@@ -63,8 +63,8 @@ class Report:
         contains = f1s = exact = 0.0
         words = []
         for o in answered:
-            answer = _norm(o.answer or "")
-            golds = [_norm(g) for g in o.question.answers if _norm(g)]
+            answer = answer_words(o.answer or "")
+            golds = [answer_words(g) for g in o.question.answers if answer_words(g)]
             contains += any(g in answer for g in golds)
             f1s += max((_f1(answer, g) for g in golds), default=0.0)
             exact += any(answer == g for g in golds)
@@ -105,7 +105,8 @@ class Report:
         return out
 
 
-def _norm(text: str) -> str:
+def answer_words(text: str) -> str:
+    """A text as the figures compare answers: normalised words joined by single spaces."""
     return " ".join(re.findall(r"\w+", normalize(text)))
 
 
