@@ -24,7 +24,7 @@ import numpy as np
 from qa.answer_type import TYPED_KINDS, answer_type, has_typed_span, typed_span
 from qa.backends.base import SentenceTable
 from qa.models import Citation, Paragraph
-from qa.span import SpanQuestion, best_window, span_scorer_for
+from qa.span import SpanQuestion, SpanScorer, best_window, span_scorer_for
 from qa.text import Span, match_key, match_keys, sentences
 from qa.transliterate import persian_names
 
@@ -367,13 +367,20 @@ def quote_span(text: str, sentence: Span, citable_start: int = 0) -> Span:
 
 
 def short_answer(
-    question: str, terms: list[str], sentence: Span, weights: dict[str, float], max_words: int, language: str
+    question: str,
+    sentence: Span,
+    weights: dict[str, float],
+    max_words: int,
+    language: str,
+    scorer: SpanScorer | None = None,
 ) -> Span:
     """The answer inside a chosen sentence: the year, date or number the question asks for
     when the sentence holds one (nearest the question's words), else the window of at most
-    `max_words` words that the span scorer of the question's language rates best (qa.span)."""
+    `max_words` words that `scorer` (by default the question language's, qa.span) rates best."""
     kind = answer_type(question)
     typed = typed_span(sentence, kind, set(weights), match_keys)
     if typed is not None:
         return typed
-    return best_window(SpanQuestion.of(question, terms, weights, kind), sentence, max_words, span_scorer_for(language))
+    return best_window(
+        SpanQuestion.of(question, weights, kind), sentence, max_words, scorer or span_scorer_for(language)
+    )

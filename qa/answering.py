@@ -138,7 +138,7 @@ class Answerer:
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
-        span = short_answer(question, terms, quoted, choices.weights, self.settings.max_answer_words, language)
+        span = short_answer(question, quoted, choices.weights, self.settings.max_answer_words, language)
         confidence = round(calibration_for(language).confidence(choice.signals), 4)
         return citation(1, choice.paragraph, quoted, span), confidence, choice.signals.as_dict()
 

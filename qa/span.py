@@ -27,7 +27,6 @@ import numpy as np
 
 from qa.text import Span, match_keys, normalize
 
-HOLE_REACH = 3  # how many words either side of a hole the question's words are looked for
 _WORD = re.compile(r"\S+")
 _CLAUSE_END = re.compile(r"[،,;؛:.!?؟»)\]]$")
 WH_WORDS = frozenset(
@@ -69,7 +68,7 @@ class SpanQuestion:
     kind: str | None  # qa.answer_type.answer_type
 
     @classmethod
-    def of(cls, question: str, terms: Sequence[str], weights: dict[str, float], kind: str | None) -> SpanQuestion:
+    def of(cls, question: str, weights: dict[str, float], kind: str | None) -> SpanQuestion:
         words = question.split()
         folded = [normalize(w).strip("؟?.,،!«»\"'()") for w in words]
         at = next((i for i, w in enumerate(folded) if w in WH_WORDS), len(words))
@@ -162,7 +161,7 @@ def window_features(question: SpanQuestion, sentence: Span, spans: Sequence[Span
                 float(right[i:].sum()),
                 float(left[j:].sum()),
                 float(right[:i].sum()),
-                float(np.mean(matched[i:j] == 0)),
+                float(unmatched[i:j].mean()),
                 float(i == 0),
                 float(j == n),
                 i / max(n - width, 1),
