@@ -275,6 +275,25 @@ def fitting_corpus(data_dir: Path) -> tuple[object, dict[str, list]]:
     return service, parts
 
 
+def listwise_loss(
+    w: np.ndarray, data: Sequence[tuple[np.ndarray, np.ndarray]], prior: np.ndarray, scale: float, l2: float
+) -> tuple[float, np.ndarray]:
+    """Mean listwise softmax loss and its gradient, plus L2 towards `prior`: each item of `data`
+    is (one row of features per candidate, which candidates are gold), and its loss is minus the
+    log of the gold candidates' share of softmax(scale x features @ w)."""
+    total, grad = 0.0, np.zeros_like(w)
+    for features, gold in data:
+        z = scale * (features @ w)
+        z -= z.max()
+        p = np.exp(z) / np.exp(z).sum()
+        share = p[gold].sum()
+        total -= np.log(share + 1e-12)
+        grad -= scale * (features.T @ (np.where(gold, p / (share + 1e-12), 0.0) - p))
+    n = max(len(data), 1)
+    diff = w - prior
+    return total / n + l2 * float(diff @ diff), grad / n + 2 * l2 * diff
+
+
 def answerable_by_part(data_dir: Path, of) -> dict[str, list]:
     """`of(service, question)` for every answerable question of the fitting corpus whose result
     is not None, by part: "train" (bench/reader_data/*.jsonl and the dev "train" part: what the

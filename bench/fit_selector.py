@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import answerable_by_part  # noqa: E402
+from common import answerable_by_part, listwise_loss  # noqa: E402
 
 from qa.answer import FEATURE_NAMES, HAND_SET, RANKERS  # noqa: E402
 from qa.evaluate import Question, answer_words  # noqa: E402
@@ -69,18 +69,7 @@ def group_of(service: QAService, q: Question) -> Group | None:
 
 def loss(w: np.ndarray, groups: list[Group], prior: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean listwise softmax loss (log of the gold sentences' share) and its gradient, plus L2."""
-    total, grad = 0.0, np.zeros_like(w)
-    for g in groups:
-        z = SCALE * (g.features @ w)
-        z -= z.max()
-        p = np.exp(z) / np.exp(z).sum()
-        share = p[g.gold].sum()
-        total -= np.log(share + 1e-12)
-        q = np.where(g.gold, p / (share + 1e-12), 0.0)
-        grad -= SCALE * (g.features.T @ (q - p))
-    n = len(groups)
-    diff = w - prior
-    return total / n + L2 * float(diff @ diff), grad / n + 2 * L2 * diff
+    return listwise_loss(w, [(g.features, g.gold) for g in groups], prior, SCALE, L2)
 
 
 def accuracy(w: np.ndarray, groups: list[Group]) -> float:

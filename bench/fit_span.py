@@ -36,14 +36,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import answerable_by_part  # noqa: E402
+from common import answerable_by_part, listwise_loss  # noqa: E402
 
-from qa.answer import choose_span, coverage, quote_span, ranker_for  # noqa: E402
+from qa.answer import choose_span, coverage, quote_span, ranker_for, short_answer  # noqa: E402
 from qa.answer_type import answer_type, typed_span  # noqa: E402
 from qa.evaluate import Question, answer_words  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.span import SPAN_FEATURES, SPAN_SCORERS, SpanQuestion, SpanScorer, window_features, windows  # noqa: E402
-from qa.text import Span, detect_language, match_keys, tokens  # noqa: E402
+from qa.text import Span, detect_language, match_keys  # noqa: E402
 
 CACHE = REPO / "bench" / "out" / "span-sentences.pkl"
 L2 = 1e-3
@@ -56,7 +56,6 @@ class Sample:
 
     language: str
     text: str
-    terms: list[str]
     weights: dict[str, float]
     kind: str | None
     chosen: Span  # the quoted sentence the service answers from
@@ -65,7 +64,7 @@ class Sample:
 
     @property
     def question(self) -> SpanQuestion:
-        return SpanQuestion.of(self.text, self.terms, self.weights, self.kind)
+        return SpanQuestion.of(self.text, self.weights, self.kind)
 
 
 def sample_of(service: QAService, q: Question) -> Sample | None:
@@ -83,7 +82,7 @@ def sample_of(service: QAService, q: Question) -> Sample | None:
         if c.paragraph.doc_id == q.doc_id and any(g in answer_words(c.span.text) for g in golds):
             gold_sentence = quote_span(c.paragraph.text, c.span, c.paragraph.citable_start)
             break
-    return Sample(language, q.text, tokens(q.text), choices.weights, answer_type(q.text), chosen, gold_sentence, golds)
+    return Sample(language, q.text, choices.weights, answer_type(q.text), chosen, gold_sentence, golds)
 
 
 def collect(data_dir: Path) -> dict[str, list[Sample]]:
@@ -108,19 +107,6 @@ def groups(samples: list[Sample], width: int, gold_sentences: bool) -> list[tupl
         if gold.any() and not gold.all():
             out.append((window_features(s.question, sentence, spans), gold))
     return out
-
-
-def loss(w: np.ndarray, data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, np.ndarray]:
-    total, grad = 0.0, np.zeros_like(w)
-    for features, gold in data:
-        z = features @ w
-        z -= z.max()
-        p = np.exp(z) / np.exp(z).sum()
-        share = p[gold].sum()
-        total -= np.log(share + 1e-12)
-        grad -= features.T @ (np.where(gold, p / (share + 1e-12), 0.0) - p)
-    n = max(len(data), 1)
-    return total / n + L2 * float(w @ w), grad / n + 2 * L2 * w
 
 
 _WORD = re.compile(r"\S+")
@@ -152,13 +138,10 @@ def trim(sentence: Span, weights: dict[str, float], max_words: int) -> Span:
 
 def answer_of(s: Sample, sentence: Span, width: int, scorer: SpanScorer | None) -> str:
     """What the service would answer from `sentence`: the typed span, else the window."""
-    typed = typed_span(sentence, s.question.kind, set(s.question.weights), match_keys)
-    if typed is not None:
-        return typed.text
-    if scorer is None:
-        return trim(sentence, s.question.weights, width).text
-    spans = windows(sentence, width)
-    return spans[int(np.argmax(window_features(s.question, sentence, spans) @ np.asarray(scorer.weights)))].text
+    if scorer is not None:
+        return short_answer(s.text, sentence, s.weights, width, s.language, scorer).text
+    typed = typed_span(sentence, s.kind, set(s.weights), match_keys)
+    return (typed or trim(sentence, s.weights, width)).text
 
 
 def report(samples: dict[str, list[Sample]], width: int, fitted: dict[str, SpanScorer]) -> None:
@@ -189,7 +172,8 @@ def main() -> None:
     for language in ("fa", "en"):
         train = [s for s in samples["train"] if s.language == language]
         data = groups(train, args.width, True) + groups(train, args.width, False)
-        w = minimize(loss, np.zeros(len(SPAN_FEATURES)), args=(data,), jac=True, method="L-BFGS-B").x
+        zero = np.zeros(len(SPAN_FEATURES))
+        w = minimize(listwise_loss, zero, args=(data, zero, 1.0, L2), jac=True, method="L-BFGS-B").x
         fitted[language] = SpanScorer(tuple(float(v) for v in w))
         print(f'    "{language}": SpanScorer(({", ".join(f"{v:.3f}" for v in w)})),  # {len(data)} sentences')
     print("features:", ", ".join(SPAN_FEATURES))
