@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from pathlib import Path
 
 import docx
@@ -16,6 +17,7 @@ from fpdf import FPDF
 
 from qa.errors import InvalidInput, UnsupportedFile
 from qa.ingest import SUPPORTED, PreparedDocument, find_files, prepare, read_bytes
+from qa.ingest.clean import Deduper, dedupe_key, shingles
 from qa.ingest.readers import squad_doc_id
 from qa.service import QAService
 from qa.settings import REPO_ROOT, Settings
@@ -326,6 +328,45 @@ def test_seed_paragraphs_keep_their_raw_characters() -> None:
         for paragraph in doc.paragraphs:
             assert paragraph in raw, "paragraphs keep their raw characters"
         assert len(doc.paragraphs) == len({normalize(p) for p in doc.paragraphs})
+
+
+def test_near_copies_are_dropped_exactly_as_a_full_comparison_would() -> None:
+    """The deduper looks up only a few shingles per paragraph; it must decide as comparing
+    every pair would: a paragraph goes when its shingle Jaccard with a kept one reaches 0.9."""
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(40)]  # small, so unrelated paragraphs share shingles
+    originals = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 160))) for _ in range(80)]
+    paragraphs = []
+    for text in originals:
+        paragraphs.append(text)
+        words = text.split()
+        for edits in (1, 2, 3, 6):  # near copies that do and do not reach the threshold
+            changed = list(words)
+            for _ in range(edits):
+                changed[rng.randrange(len(changed))] = rng.choice(vocabulary)
+            paragraphs.append(" ".join(changed))
+        # edits at the ends change one shingle each: copies right at the threshold
+        for ends in (1, 2, 3):
+            paragraphs.append(
+                " ".join(rng.choices(vocabulary, k=ends) + words[ends:-ends] + rng.choices(vocabulary, k=ends))
+            )
+    rng.shuffle(paragraphs)
+    # Right at the edge: 10 words appended to 100 distinct ones add 10 shingles to 98, Jaccard
+    # 0.907, and those 10 are exactly as many as a near copy may lack.
+    edge = [f"u{i}" for i in range(110)]
+    paragraphs += [" ".join(edge[:100]), " ".join(edge)]
+
+    def jaccard(a: set[str], b: set[str]) -> float:
+        return len(a & b) / len(a | b)
+
+    deduper, kept = Deduper(0.9), []
+    for text in paragraphs:
+        grams = shingles(dedupe_key(text))
+        expected = all(jaccard(grams, other) < 0.9 for other in kept)
+        assert deduper.is_new(text) == expected, text
+        if expected:
+            kept.append(grams)
+    assert 80 < len(kept) < len(paragraphs), "the data holds both kept near copies and dropped ones"
 
 
 def test_repeated_paragraphs_of_the_first_seed_appear_once() -> None:
