@@ -18,6 +18,10 @@ from qa.text import Span, normalize
 
 # Checked in order: the first kind whose pattern matches the (normalised) question wins.
 _PERSIAN = (
+    # Spoken "کی" is "who" after a preposition ("توسط کی", "به دستور کی", "برای کی بود") and
+    # "when" elsewhere ("کی ساخته شد"): the prepositional reading is checked before the dates.
+    ("person", r"(?:توسط|دستور|پیشنهاد|به دست|برای|از طرف|با|مال)\s+کی(?:\s|$|[؟?])"),
+    ("ordinal", r"چندمین|(?:^|\s)چندم(?:\s|$|[؟?])"),
     ("year", r"چه سال|کدام سال|کدوم سال|در سال چند|سال چند|چه قرنی|چه دهه"),
     (
         "date",
@@ -28,6 +32,7 @@ _PERSIAN = (
     ("place", r"(?:^|\s)کجا|در کدام شهر|در کدام کشور|کدام شهر|کدام کشور|کدام استان|چه شهری|چه کشوری"),
 )
 _ENGLISH = (
+    ("ordinal", r"\bwhat (?:rank|place|position)\b|\bhow (?:high|low) (?:is|was) it ranked\b"),
     ("year", r"\b(?:what|which|in what|in which) (?:year|century|decade)\b"),
     ("date", r"^\s*when\b|\bwhen (?:was|were|did|is|does)\b|\bwhat date\b|\bon what day\b"),
     (
@@ -55,17 +60,30 @@ _YEAR = re.compile(rf"(?<![\w.]){_DIGITS}{{3,4}}(?:\s*[-–]\s*{_DIGITS}{{2,4}})
 _DATE = re.compile(
     rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?:{_MONTHS})(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}"
 )
+_SQUARE = r"(?:\s+(?:مربع|مکعب))?"  # "کیلومتر مربع": the unit's second word
 _NUMBER = re.compile(
     rf"(?:(?:بیش|کمتر|حدود|نزدیک|about|over|more than|nearly|around)\s+(?:از\s+)?)?"
     rf"(?<![\w.]){_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*(?:\s*(?:درصد|%|٪))?(?:\s+(?:هزار|میلیون|میلیارد|thousand|million|billion))?"
-    rf"(?:\s+[^\s،,.;؛:!?؟()«»]+)?",
+    rf"(?:\s+[^\s،,.;؛:!?؟()«»]+)?{_SQUARE}",
     re.I,
 )
-_NUMBER_WORDS = re.compile(
-    r"(?<![\w])(?:یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|بیست|سی|چهل|پنجاه|صد|هزار)"
-    r"(?:\s+و\s+[^\s،,.]+)?(?:\s+[^\s،,.;؛:!?؟()«»]+)?(?![\w])"
+_UNITS = (
+    r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|سیزده|چهارده|پانزده|شانزده|هفده|هجده|نوزده|"
+    r"بیست|سی|چهل|پنجاه|شصت|هفتاد|هشتاد|نود|صد|یکصد|دویست|سیصد|چهارصد|پانصد|ششصد|هفتصد|هشتصد|نهصد"
 )
-_FINDERS = {"year": _YEAR, "date": _DATE, "number": _NUMBER}
+_SCALES = r"هزار|میلیون|میلیارد"
+_NUMBER_WORD = rf"(?:{_UNITS}|{_SCALES})"
+# "یک میلیون و چهارصد هزار متر مربع": number words joined by "و" or scales, then one word (the unit).
+_NUMBER_WORDS = re.compile(
+    rf"(?<![\w]){_NUMBER_WORD}(?:\s+(?:و\s+)?{_NUMBER_WORD})*(?![\w])(?:\s+[^\s،,.;؛:!?؟()«»]+)?{_SQUARE}"
+)
+# "هفتم", "ششمین", "سومین", "۲۱ام", "7th": what "چندمین" asks for.
+_ORDINAL = re.compile(
+    rf"(?<![\w])(?:(?:{_UNITS}|{_SCALES}|سو|نخست|اول)(?:\s+و\s+(?:{_UNITS}|سو))?(?:مین|م)"
+    rf"|{_DIGITS}+\s*(?:مین|ام|امین|th|st|nd|rd)|نخستین|اولین|first|second|third)(?![\w])",
+    re.I,
+)
+_FINDERS = {"year": _YEAR, "date": _DATE, "number": _NUMBER, "ordinal": _ORDINAL}
 TYPED_KINDS = frozenset(_FINDERS)  # the kinds a pattern can find in a sentence
 
 
@@ -80,7 +98,9 @@ def _candidates(kind: str, text: str) -> list[re.Match[str]]:
             or re.search(r"(?:سال|year|in)\s*$", text[max(0, m.start() - 6) : m.start()])
         ]
         found = [m for m in found if not any(s <= m.start() < e for s, e in years)]
-        found += [m for m in _NUMBER_WORDS.finditer(text)]
+        digits = [(m.start(), m.end()) for m in found]
+        # a number in words, unless it only repeats the unit after a number in digits ("۱۴ هزار")
+        found += [m for m in _NUMBER_WORDS.finditer(text) if not any(s <= m.start() < e for s, e in digits)]
     return found
 
 
@@ -98,27 +118,40 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-def typed_span(sentence: Span, kind: str | None, question_keys: set[str], keys_of: object) -> Span | None:
-    """The span of `kind` in the sentence nearest the question's words, or None when the
-    kind has no pattern (person, place) or the sentence holds no such span.
+CONTEXT_BEFORE = 2  # words before a typed span that tell what it counts or dates
+CONTEXT_AFTER = 4  # ... and after it ("۱۳ قهرمانی در لیگ قهرمانان اروپا")
 
-    `keys_of` maps a text to its match keys (qa.answer's `_keys`), so nearness is measured
-    against the same word matching the selector uses.
+
+def typed_span(sentence: Span, kind: str | None, question_keys: set[str], keys_of: object) -> Span | None:
+    """The span of `kind` in the sentence that the question's words stand around, or None
+    when the kind has no pattern (person, place) or the sentence holds no such span.
+
+    Each span is scored by the question words among the few words around it (what it counts
+    or dates: "۱۳ قهرمانی در لیگ قهرمانان اروپا" for "چند بار در لیگ قهرمانان اروپا"), ties
+    going to the span nearest a question word; a number the question itself states ("فاز ۱")
+    is not its answer. `keys_of` maps a text to its match keys (qa.text.match_keys), so words
+    are matched as the selector matches them.
     """
     if kind not in _FINDERS:
         return None
     found = _candidates(kind, sentence.text)
     if not found:
         return None
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence.text)]
-    anchors = [s for s, e in words if keys_of(sentence.text[s:e]) & question_keys]  # type: ignore[operator]
+    keys = keys_of  # type: ignore[assignment]
+    words = [(m.start(), m.end(), keys(m.group())) for m in re.finditer(r"\S+", sentence.text)]  # type: ignore[operator]
+    anchors = [start for start, _, word_keys in words if word_keys & question_keys]
+    own = [m for m in found if not (keys(m.group().split()[0]) & question_keys)]  # type: ignore[operator]
+    found = own or found
 
-    def distance(match: re.Match[str]) -> float:
-        if not anchors:
-            return 0.0
-        return min(abs(match.start() - a) for a in anchors)
+    def score(match: re.Match[str]) -> tuple[int, float]:
+        first = next((i for i, (_, end, _) in enumerate(words) if end > match.start()), 0)
+        last = next((i for i, (start, _, _) in enumerate(words) if start >= match.end()), len(words))
+        around = words[max(0, first - CONTEXT_BEFORE) : last + CONTEXT_AFTER]
+        held = set().union(*(word_keys & question_keys for _, _, word_keys in around))
+        nearest = min((abs(match.start() - a) for a in anchors), default=0)
+        return -len(held), nearest
 
-    best = min(found, key=distance)
+    best = min(found, key=score)
     text = best.group().rstrip()
     start = sentence.start + best.start()
     return Span(start, start + len(text), text)

@@ -1,0 +1,75 @@
+"""Answer typing: what a question word asks for, and the short span of that kind the answer
+becomes, inside the sentence and at its exact offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_type import answer_type, typed_span
+from qa.text import Span, match_keys, tokens
+
+
+def typed(question: str, sentence: str) -> str | None:
+    keys = {k for term in tokens(question) for k in match_keys(term)}
+    span = typed_span(Span(10, 10 + len(sentence), sentence), answer_type(question), keys, match_keys)
+    if span is None:
+        return None
+    assert sentence[span.start - 10 : span.end - 10] == span.text, "the span is the sentence's own text"
+    return span.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("باشگاه در چه سالی تاسیس شد؟", "year"),
+        ("والیبال کی ساخته شد؟", "date"),
+        ("والیبال توسط کی ساخته شد؟", "person"),  # spoken کی after a preposition is "who"
+        ("باشگاه به دستور کی ساخته شد؟", "person"),
+        ("کاخ برای کی بود؟", "person"),
+        ("چند نفر در این حادثه کشته شدند؟", "number"),
+        ("آرسنال چندمین باشگاه با ارزش جهان است؟", "ordinal"),
+        ("نویسنده کتاب کیست؟", "person"),
+        ("محل زندگی قورباغه کجاست؟", "place"),
+        ("How many titles has it won?", "number"),
+        ("Who wrote the book?", "person"),
+        ("When was the airport opened?", "date"),
+        ("What is the capital of Iran?", None),
+    ],
+)
+def test_the_question_word_says_what_is_asked(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
+
+
+def test_the_number_the_question_words_stand_around_is_chosen() -> None:
+    sentence = (
+        "آن‌ها دارای رکورد ۳۴ بار قهرمانی در لالیگا، ۱۰ سوپرکاپ اسپانیا، ۱۳ قهرمانی در لیگ قهرمانان "
+        "اروپا، ۴ سوپرکاپ اروپا و ۴ قهرمانی در جام باشگاه‌های جهان هستند."
+    )
+    assert typed("رئال مادرید چند بار در لیگ قهرمانان اروپا قهرمان شده؟", sentence) == "۱۳ قهرمانی"
+
+
+def test_a_number_the_question_states_is_not_its_answer() -> None:
+    sentence = "فاز ۱ فرودگاه ظرفیت جابجایی ۶/۵ میلیون مسافر را دارد."
+    assert typed("فاز ۱ فرودگاه چقدر ظرفیت جابجایی داره؟", sentence) == "۶/۵ میلیون مسافر"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        ("زمین فرودگاه چند هکتاره؟", "این فرودگاه در زمینی ۱۴ هزار هکتاری ساخته شده است.", "۱۴ هزار هکتاری"),
+        (
+            "زمین فرودگاه چند متره؟",
+            "مساحت آن یک میلیون و چهارصد هزار متر مربع است.",
+            "یک میلیون و چهارصد هزار متر مربع",
+        ),
+        ("مساحت واتیکان چقدر است؟", "مساحت آن حدود ۰٫۴۴ کیلومتر مربع است.", "حدود ۰٫۴۴ کیلومتر مربع"),
+        ("آرسنال چندمین باشگاه جهان است؟", "ارزش آن ۲٬۳ میلیارد دلار است و هفتم جهان است.", "هفتم"),
+        ("والیبال چندمین ورزش جهان است؟", "والیبال یک ورزش است و ششمین ورزش محبوب جهان است.", "ششمین"),
+    ],
+)
+def test_numbers_keep_their_words_and_units(question: str, sentence: str, answer: str) -> None:
+    assert typed(question, sentence) == answer
+
+
+def test_a_who_question_gets_no_year() -> None:
+    assert typed("والیبال توسط کی ساخته شد؟", "والیبال در سال ۱۸۹۵ توسط ویلیام مورگان ساخته شد.") is None
