@@ -178,8 +178,25 @@ class TrainedReader:
         self._torch = torch
         self.name = str(folder)
 
-    def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
-        """The best answering sentence of the paragraphs and the span in it, with scores."""
+    def sentence_logits(self, question: str, paragraphs: Sequence[Paragraph]) -> list[dict[int, float]]:
+        """Per paragraph, each citable sentence's log-odds of answering the question against
+        its window's "no answer" (by the sentence's start offset; a sentence read in two
+        windows keeps its better score): what the sentence selector weighs beside its own."""
+        read = self._forward(question, paragraphs)
+        out: list[dict[int, float]] = [{} for _ in paragraphs]
+        if read is None:
+            return out
+        windows, owners, spans_of, choice, _, _ = read
+        for w, window in enumerate(windows):
+            scores = out[owners[w]]
+            for k, index in enumerate(window.sentence_index):
+                start = spans_of[owners[w]][index][0]
+                logit = float(choice[w, k + 1] - choice[w, 0])
+                scores[start] = max(scores.get(start, logit), logit)
+        return out
+
+    def _forward(self, question: str, paragraphs: Sequence[Paragraph]) -> tuple[Any, ...] | None:
+        """The windows of the paragraphs read with the question, and the heads' outputs."""
         from embeddings.reader_net import batch_tensors, embed_tokens, encode_windows, head_outputs, run_layers
 
         windows, owners, spans_of = [], [], []
@@ -201,7 +218,14 @@ class TrainedReader:
             hidden = embed_tokens(self._model, batch["input_ids"])
             hidden = run_layers(self._model, hidden, batch["attention_mask"], self._model.encoder.layer)
             choice, start, end = head_outputs(self._heads, hidden, batch)
-        choice, start, end = choice.numpy(), start.numpy(), end.numpy()
+        return windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy()
+
+    def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
+        """The best answering sentence of the paragraphs and the span in it, with scores."""
+        read = self._forward(question, paragraphs)
+        if read is None:
+            return None
+        windows, owners, spans_of, choice, start, end = read
         options = []  # (log-odds, window, sentence slot)
         for w, window in enumerate(windows):
             for k in range(len(window.sentences)):
