@@ -139,3 +139,19 @@ def test_reader_off_uses_the_selector(service: QAService, reader_folder: Path, e
     off = QAService(settings, embedder=embedder)  # type: ignore[arg-type]
     assert off.trained_reader is None
     assert "sentence_score" in off.ask(QUESTIONS[0], min_confidence=0.0).signals
+
+
+def test_every_citable_sentence_gets_the_readers_log_odds(reading: QAService) -> None:
+    reader = reading.trained_reader
+    assert reader is not None
+    passages = reading.search(QUESTIONS[0], 3)
+    paragraphs = [p.paragraph for p in passages]
+    logits = reader.sentence_logits(QUESTIONS[0], paragraphs)
+    assert len(logits) == len(paragraphs)
+    for paragraph, scores in zip(paragraphs, logits, strict=True):
+        starts = [s.start for s in sentences(paragraph.text, paragraph.citable_start)]
+        assert sorted(scores) == starts, "one score per citable sentence, keyed by its start"
+        assert all(isinstance(v, float) and v == v for v in scores.values())
+    read = reader.read(QUESTIONS[0], paragraphs)
+    assert read is not None
+    assert read.answer_logit == pytest.approx(max(v for scores in logits for v in scores.values()), abs=1e-4)
