@@ -13,7 +13,7 @@ Data (all recorded in models/README.md):
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
 
-    .venv/bin/python bench/train_reader.py            # train, save, print held-out figures
+    .venv/bin/python bench/train_reader.py            # ~45 min: train, save, print held-out figures
     .venv/bin/python bench/train_reader.py --eval-only
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -47,8 +46,7 @@ from embeddings.reader_net import (  # noqa: E402
     run_layers,
     trained_state,
 )
-from qa.evaluate import context_key, dev_split, english_questions, load_questions  # noqa: E402
-from qa.reader import READER_SIGNALS  # noqa: E402
+from qa.evaluate import context_key, dev_split  # noqa: E402
 from qa.text import sentences  # noqa: E402
 
 DEV = REPO.parent / "shared" / "data" / "persianqa_dev.json"
@@ -278,10 +276,9 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example]) -> 
 
     OUT.mkdir(parents=True, exist_ok=True)
     save_file(trained_state(model, heads, FIRST_TRAINED_LAYER), str(OUT / WEIGHTS_FILE))
-    old = ReaderConfig.load(OUT) if (OUT / "config.json").exists() else None
     config = ReaderConfig(
         FIRST_TRAINED_LAYER,
-        calibration=old.calibration if old else {},
+        calibration={},  # a new reader needs its blend refitted: bench/blend_reader.py --write
         meta={
             "seed": SEED,
             "trained_on": {"examples": len(examples), "dev_contexts": split["train"]},
@@ -333,48 +330,9 @@ def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, floa
     return figures
 
 
-def calibrate(data_dir: Path, answer_rate: float, threshold: float) -> None:
-    """Fit the confidence (logistic over READER_SIGNALS) on the calibration part of the dev
-    data, asked through the service over the whole dev corpus plus the seeds, as users ask.
-
-    One set of weights for both languages (English has few calibration questions) and a bias
-    per language, set so that `threshold` answers `answer_rate` of that language's answerable
-    questions: a confidence means the same whichever language the question is in.
-    """
-    sys.path.insert(0, str(REPO / "bench"))
-    from calibrate import fit_per_language, signal_rows
-
-    from qa.service import QAService
-    from qa.settings import Settings
-
-    shutil.rmtree(data_dir, ignore_errors=True)
-    service = QAService(Settings(data_dir=data_dir, reader="trained", reader_dir=OUT))
-    service.ensure_seeded()
-    service.ingest_documents(service.read_file(DEV.read_bytes(), DEV.name))
-    keep = set(dev_split(DEV)["calibration"])
-    questions = [q for q in load_questions(DEV) if q.context_key in keep]
-    runs = {"fa": questions, "en": english_questions(EN, questions)}
-    rows = signal_rows(service, runs, READER_SIGNALS)
-    calibration = {}
-    for language, (weights, bias, refused) in fit_per_language(rows, answer_rate, threshold).items():
-        calibration[language] = {
-            "bias": round(bias, 4),
-            "weights": {n: round(float(w), 4) for n, w in zip(READER_SIGNALS, weights, strict=True)},
-            "fitted_on": {
-                "answerable": int(rows[language][1].sum()),
-                "unanswerable": int((rows[language][1] == 0).sum()),
-            },
-            "refused_at_threshold": round(refused, 3),
-        }
-        print(f"{language}: n={len(rows[language][1])}, {threshold} answers {answer_rate:.0%}, refuses {refused:.1%}")
-    config = ReaderConfig.load(OUT)
-    config.calibration = calibration
-    config.save(OUT)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--head-lr", type=float, default=2e-3)
@@ -382,16 +340,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--eval-only", action="store_true")
-    parser.add_argument("--calibrate-only", action="store_true")
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-reader-calibrate"))
-    parser.add_argument("--answer-rate", type=float, default=0.9)
-    parser.add_argument("--threshold", type=float, default=0.53, help="QA_MIN_CONFIDENCE's default")
     args = parser.parse_args()
-    if not (args.eval_only or args.calibrate_only):
-        train(args)
     if not args.eval_only:
-        calibrate(args.data_dir, args.answer_rate, args.threshold)
+        train(args)
     evaluate_given_passage()
+    print("next: bench/blend_reader.py --write fits how the reader joins the sentence selector", flush=True)
 
 
 if __name__ == "__main__":

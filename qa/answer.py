@@ -45,8 +45,12 @@ class Calibration:
     bias: float
     weights: tuple[float, ...]  # one per SIGNAL_NAMES
 
+    def logit(self, signals: AnswerSignals) -> float:
+        """The log-odds that the answer is right (what the trained reader's blend reweighs)."""
+        return self.bias + float(np.dot(self.weights, signals.vector()))
+
     def confidence(self, signals: AnswerSignals) -> float:
-        return logistic(self.bias + float(np.dot(self.weights, signals.vector())))
+        return logistic(self.logit(signals))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,7 @@ class SpanChoice:
     paragraph: Paragraph
     span: Span
     signals: AnswerSignals
+    index: int = 0  # its place among the candidates
 
 
 @dataclass(slots=True)
@@ -292,14 +297,17 @@ def sentence_choices(
 _TYPED_HIT = FEATURE_NAMES.index("typed_hit")
 
 
-def choose_span(choices: SentenceChoices, ranker: SentenceRanker = HAND_SET) -> SpanChoice | None:
-    """The best candidate sentence by the ranker's score, and the signals its confidence is
-    computed from."""
+def choose_span(
+    choices: SentenceChoices, ranker: SentenceRanker = HAND_SET, reader: np.ndarray | None = None, blend: float = 0.0
+) -> SpanChoice | None:
+    """The best candidate sentence by the ranker's score (plus `blend` times the trained
+    reader's log-odds per candidate, `reader`, when given), and the signals its confidence
+    is computed from (the ranker's own scores, so they mean what they were calibrated on)."""
     candidates, weights, names = choices.candidates, choices.weights, choices.names
     if not candidates:
         return None
     values = ranker.scores(choices.features)
-    best = int(np.argmax(values))
+    best = int(np.argmax(values if reader is None else values + blend * reader))
     chosen = candidates[best]
     runner_up = max((float(v) for i, v in enumerate(values) if i != best), default=float(values[best]) - 1.0)
     first = choices.passages[0][0]
@@ -320,7 +328,7 @@ def choose_span(choices: SentenceChoices, ranker: SentenceRanker = HAND_SET) -> 
         name_coverage=coverage(names, own_names) if names else 1.0,
         missing_word=choices.lexical_scale * missing / rarest if rarest > 0 else 0.0,
     )
-    return SpanChoice(chosen.paragraph, chosen.span, signals)
+    return SpanChoice(chosen.paragraph, chosen.span, signals, best)
 
 
 def citation(n: int, paragraph: Paragraph, span: Span, answer: Span | None = None) -> Citation:

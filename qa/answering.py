@@ -19,6 +19,7 @@ from qa.answer import (
     calibration_for,
     choose_span,
     citation,
+    logistic,
     question_weights,
     quote_span,
     ranker_for,
@@ -30,7 +31,7 @@ from qa.backends.base import Backend
 from qa.embedding import Embedding
 from qa.errors import InvalidInput, ModelUnavailable
 from qa.models import Answer, Citation, Passage
-from qa.reader import ExtractiveReader, TrainedReader, reader_confidence
+from qa.reader import ExtractiveReader, ReaderBlend, TrainedReader, candidate_logits
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.text import detect_language, require_unicode, stopwords, tokens
@@ -130,17 +131,30 @@ class Answerer:
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
     ) -> Found:
-        """The built-in answer: best sentence, cut to the answer limit, calibrated confidence."""
+        """The built-in answer: best sentence (weighing the trained reader's log-odds beside the
+        selector's score when QA_READER=trained), cut to the answer limit, calibrated confidence."""
         if not passages:
             return None
         choices = self.sentence_choices(question, passages, qvec, terms)
-        choice = choose_span(choices, ranker_for(language))
+        reader = self.trained_reader if self.reader_enabled else None
+        blend = ReaderBlend.of(reader.config.calibration, language) if reader else None
+        logits = None
+        if reader is not None and blend is not None and choices.candidates:
+            paragraphs = [p for p, _, _ in choices.passages]
+            logits = candidate_logits(reader, question, paragraphs, choices.candidates)
+        choice = choose_span(choices, ranker_for(language), logits, blend.beta if blend else 0.0)
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         span = short_answer(question, quoted, choices.weights, self.settings.max_answer_words, language)
-        confidence = round(calibration_for(language).confidence(choice.signals), 4)
-        return citation(1, choice.paragraph, quoted, span), confidence, choice.signals.as_dict()
+        signals = choice.signals.as_dict()
+        selector_logit = calibration_for(language).logit(choice.signals)
+        if logits is not None and blend is not None:
+            signals["reader_logit"] = round(float(logits[choice.index]), 4)
+            confidence = blend.confidence(selector_logit, float(logits[choice.index]))
+        else:
+            confidence = logistic(selector_logit)
+        return citation(1, choice.paragraph, quoted, span), round(confidence, 4), signals
 
     def _read_span(self, question: str, passages: list[Passage]) -> Found:
         """The extractive reader's answer (QA_READER_MODEL) and its no-answer confidence."""
@@ -149,27 +163,6 @@ class Answerer:
             return None
         signals = {"reader_score": round(read.score, 4), "reader_null_score": round(read.null_score, 4)}
         return citation(1, read.paragraph, read.span), round(read.confidence, 4), signals
-
-    def _trained_span(self, question: str, passages: list[Passage], language: str) -> Found:
-        """The trained reader's answer: a short span, cited with the sentence it stands in."""
-        reader = self.trained_reader
-        assert reader is not None
-        read = reader.read(question, [p.paragraph for p in passages[:PASSAGES_READ]])
-        if read is None:
-            return None
-        signals = {
-            "answer_logit": read.answer_logit,
-            "margin": read.answer_logit - read.runner_up,
-            "null_probability": read.null_probability,
-            "span_score": read.span_score,
-            "passage_dense": passages[read.rank].dense,
-            "top_dense": passages[0].dense,
-            "rank": float(read.rank),
-        }
-        quoted = quote_span(read.paragraph.text, read.sentence, read.paragraph.citable_start)
-        cited = citation(1, read.paragraph, quoted, read.span)
-        confidence = round(reader_confidence(reader.config.calibration, language, signals), 4)
-        return cited, confidence, {k: round(float(v), 4) for k, v in signals.items()}
 
     def search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The ranked passages for a query, best first."""
@@ -190,8 +183,6 @@ class Answerer:
         answer = Answer(question, language, False, None, 0.0, passages=passages[:top_k])
         if self.reader:
             found = self._read_span(question, passages)
-        elif passages and self.reader_enabled and self.trained_reader:
-            found = self._trained_span(question, passages, language)
         else:
             found = self._select_span(question, passages, qvec, terms, language)
         if found is not None:

@@ -266,16 +266,47 @@ class TrainedReader:
         )
 
 
-READER_SIGNALS = ("answer_logit", "margin", "null_probability", "span_score", "passage_dense", "top_dense", "rank")
+@dataclass(frozen=True, slots=True)
+class ReaderBlend:
+    """How the trained reader joins the sentence selector for one question language.
+
+    The reader alone picks the answering sentence less often than the selector, but it reads
+    question and passage together, which the selector's cosines and word overlaps cannot; so
+    it adds `beta` times its log-odds to the ranker's score of every candidate sentence, and
+    the confidence reweighs the selector's calibrated log-odds beside the reader's log-odds
+    of the chosen sentence. Fitted by bench/blend_reader.py on questions neither the reader
+    nor the selector was fitted on, stored in the reader folder's config.json.
+    """
+
+    beta: float
+    selector: float
+    reader: float
+    bias: float
+
+    @classmethod
+    def of(cls, calibration: dict[str, dict[str, Any]], language: str) -> ReaderBlend | None:
+        """The blend for `language` (English's for a language without its own), or None."""
+        params = calibration.get(language) or calibration.get("en")
+        if not params or "beta" not in params:
+            return None
+        return cls(float(params["beta"]), float(params["selector"]), float(params["reader"]), float(params["bias"]))
+
+    def confidence(self, selector_logit: float, reader_logit: float) -> float:
+        return logistic(self.bias + self.selector * selector_logit + self.reader * reader_logit)
 
 
-def reader_confidence(calibration: dict[str, dict[str, object]], language: str, signals: dict[str, float]) -> float:
-    """Logistic confidence over the reader's signals, with the parameters of the question's
-    language (fitted by bench/train_reader.py on dev questions the reader never saw;
-    languages without their own use English's)."""
-    params = calibration.get(language) or calibration.get("en")
-    if not params:
-        return logistic(signals["answer_logit"])
-    weights = params["weights"]
-    assert isinstance(weights, dict)
-    return logistic(float(params["bias"]) + sum(float(w) * signals[name] for name, w in weights.items()))  # type: ignore[arg-type]
+MISSING_LOGIT = -10.0  # a candidate sentence the reader did not score (it reads the same passages)
+
+
+def candidate_logits(
+    reader: TrainedReader, question: str, paragraphs: Sequence[Paragraph], candidates: Sequence[Any]
+) -> np.ndarray:
+    """The reader's log-odds for each selector candidate (qa.answer.Candidate) of `paragraphs`."""
+    logits = reader.sentence_logits(question, paragraphs)
+    by_id = {p.id: i for i, p in enumerate(paragraphs)}
+    return np.array(
+        [
+            logits[by_id[c.paragraph.id]].get(c.span.start, MISSING_LOGIT) if c.paragraph.id in by_id else MISSING_LOGIT
+            for c in candidates
+        ]
+    )

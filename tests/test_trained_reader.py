@@ -27,7 +27,7 @@ from embeddings.reader_net import (  # noqa: E402
     encode_windows,
     trained_state,
 )
-from qa.reader import READER_SIGNALS, TrainedReader, reader_confidence  # noqa: E402
+from qa.reader import ReaderBlend, TrainedReader  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text import sentences  # noqa: E402
@@ -37,6 +37,14 @@ QUESTIONS = [
     "توافق آتش بس در چه سالی منعقد شد؟",
     "How many de-escalation zones were set up?",
 ]
+
+
+# How the reader joins the selector (bench/blend_reader.py fits these for the real reader):
+# a beta so large that the reader's choice of sentence wins, and its log-odds in the confidence.
+BLEND = {
+    "fa": {"beta": 1000.0, "selector": 1.0, "reader": 0.5, "bias": 0.0},
+    "en": {"beta": 1000.0, "selector": 1.0, "reader": 0.5, "bias": -1.0},
+}
 
 
 def tiny_encoder(seed: int = 0) -> tuple[object, object]:
@@ -62,7 +70,7 @@ def reader_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(1)
     heads = build_heads(32)
     save_file(trained_state(model, heads, 1), str(folder / WEIGHTS_FILE))
-    ReaderConfig(1).save(folder)
+    ReaderConfig(1, calibration=BLEND).save(folder)
     return folder
 
 
@@ -100,7 +108,18 @@ def test_answer_and_quote_are_exact_offsets_of_the_stored_paragraph(reading: QAS
         assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
         assert answer.answer == stored[cited.answer_start : cited.answer_end]
         assert answer.answer == answer.answer.strip() and answer.answer
-        assert set(answer.signals) == set(READER_SIGNALS)
+        assert "reader_logit" in answer.signals and "sentence_score" in answer.signals
+
+
+def test_with_a_large_beta_the_reader_chooses_the_sentence(reading: QAService) -> None:
+    reader = reading.trained_reader
+    assert reader is not None
+    for question in QUESTIONS:
+        passages = [p.paragraph for p in reading.search(question, 3)]
+        best = reader.read(question, passages)
+        cited = reading.ask(question, min_confidence=0.0).citations[0]
+        assert best is not None and cited.doc_id == best.paragraph.doc_id, question
+        assert cited.start <= best.sentence.start < cited.end, "the quote holds the reader's sentence"
 
 
 def test_a_threshold_above_the_confidence_abstains(reading: QAService) -> None:
@@ -109,16 +128,12 @@ def test_a_threshold_above_the_confidence_abstains(reading: QAService) -> None:
     assert not above.answered and above.answer is None and above.citations == []
 
 
-def test_calibration_is_per_language_with_english_as_the_fallback() -> None:
-    signals = dict.fromkeys(READER_SIGNALS, 1.0)
-    calibration = {
-        "fa": {"bias": 0.0, "weights": {"answer_logit": 1.0}},
-        "en": {"bias": -3.0, "weights": {"answer_logit": 1.0}},
-    }
-    fa = reader_confidence(calibration, "fa", signals)
-    en = reader_confidence(calibration, "en", signals)
-    assert fa > 0.7 > 0.2 > en
-    assert reader_confidence(calibration, "de", signals) == en
+def test_the_blend_is_per_language_with_english_as_the_fallback() -> None:
+    fa, en = ReaderBlend.of(BLEND, "fa"), ReaderBlend.of(BLEND, "en")
+    assert fa is not None and en is not None
+    assert fa.confidence(1.0, 1.0) > 0.7 > en.confidence(1.0, 1.0)
+    assert ReaderBlend.of(BLEND, "de") == en
+    assert ReaderBlend.of({}, "fa") is None, "a reader without a fitted blend leaves the selector alone"
 
 
 def test_without_its_weights_the_service_falls_back_to_the_selector(
@@ -155,3 +170,21 @@ def test_every_citable_sentence_gets_the_readers_log_odds(reading: QAService) ->
     read = reader.read(QUESTIONS[0], paragraphs)
     assert read is not None
     assert read.answer_logit == pytest.approx(max(v for scores in logits for v in scores.values()), abs=1e-4)
+
+
+def test_the_shipped_state_is_int8_matrices_that_load_back_close_to_the_trained_ones() -> None:
+    from embeddings.reader_net import load_trained_state
+
+    model, _ = tiny_encoder(seed=3)
+    torch.manual_seed(4)
+    heads = build_heads(32)
+    state = trained_state(model, heads, 1)
+    assert state["heads.sentence.0.weight.int8"].dtype == torch.int8
+    assert not any(k.startswith("layer.0.") for k in state), "the frozen layers are not shipped"
+    fresh, _ = tiny_encoder(seed=5)
+    fresh_heads = build_heads(32)
+    load_trained_state(fresh, fresh_heads, state)
+    for (name, trained), loaded in zip(
+        model.encoder.layer[1].state_dict().items(), fresh.encoder.layer[1].state_dict().values(), strict=True
+    ):
+        assert torch.allclose(trained, loaded, atol=trained.abs().max().item() / 100), name
