@@ -12,6 +12,8 @@ COPY embeddings ./embeddings
 COPY api ./api
 COPY cli ./cli
 COPY seeds ./seeds
+# The trained reader's top layers and heads (5.7 MB), for QA_READER=trained (which needs the `.[st]` extra's torch).
+COPY models ./models
 
 # The bundled E5 model needs no torch; install the sentence-transformers extra
 # (`.[st]`, with torch pinned to a CPU build) only to serve other models.
