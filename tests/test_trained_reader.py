@@ -188,3 +188,17 @@ def test_the_shipped_state_is_int8_matrices_that_load_back_close_to_the_trained_
         model.encoder.layer[1].state_dict().items(), fresh.encoder.layer[1].state_dict().values(), strict=True
     ):
         assert torch.allclose(trained, loaded, atol=trained.abs().max().item() / 100), name
+
+
+def test_the_shipped_reader_holds_only_its_trained_layers_and_a_blend_per_language() -> None:
+    from safetensors import safe_open
+
+    folder = Settings().reader_dir
+    config = ReaderConfig.load(folder)
+    for language in ("fa", "en"):
+        assert ReaderBlend.of(config.calibration, language) is not None, language
+    with safe_open(str(folder / WEIGHTS_FILE), "pt") as f:
+        keys = list(f.keys())
+    layers = {int(k.split(".")[1]) for k in keys if k.startswith("layer.")}
+    assert layers and min(layers) == config.first_trained_layer
+    assert (folder / WEIGHTS_FILE).stat().st_size < 8_000_000, "a few MB, not the encoder"
