@@ -129,15 +129,14 @@ def figures(rows: list[Row], beta: float) -> tuple[float, float]:
 
 
 def signals(row: Row, beta: float) -> np.ndarray:
-    """The selector's confidence signals for the blend's pick, then the reader's log-odds of it."""
+    """The selector's calibrated log-odds for the blend's pick, then the reader's log-odds of it."""
     choice = choose_span(row.choices, ranker_for(row.language), row.reader, beta)
     assert choice is not None
-    return np.append(choice.signals.vector(), row.reader[pick(row, beta)])
+    return np.array([calibration_for(row.language).logit(choice.signals), row.reader[choice.index]])
 
 
 def selector_logit(row: Row, beta: float) -> float:
-    calibration = calibration_for(row.language)
-    return calibration.bias + float(np.dot(calibration.weights, signals(row, beta)[:-1]))
+    return float(signals(row, beta)[0])
 
 
 def eval_figures(rows: list[Row], beta: float, confidence, threshold: float) -> dict[str, float]:
@@ -189,7 +188,7 @@ def main() -> None:
         out = {}
         for language in ("fa", "en"):
             mine = [r for r in part if r.language == language]
-            x = np.array([[selector_logit(r, betas[language]), signals(r, betas[language])[-1]] for r in mine])
+            x = np.array([signals(r, betas[language]) for r in mine])
             out[language] = (x, np.array([float(r.answerable) for r in mine]))
         return out
 
@@ -220,8 +219,7 @@ def main() -> None:
         weights, bias, _ = fitted[language]
 
         def blended(r: Row, beta: float = beta, weights: np.ndarray = weights, bias: float = bias) -> float:
-            x = np.array([selector_logit(r, beta), signals(r, beta)[-1]])
-            return logistic(bias + float(weights @ x))
+            return logistic(bias + float(weights @ signals(r, beta)))
 
         for label, b, conf in (
             ("selector", 0.0, lambda r: logistic(selector_logit(r, 0.0))),

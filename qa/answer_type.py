@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from qa.text import Span, normalize
 
@@ -122,7 +123,9 @@ CONTEXT_BEFORE = 2  # words before a typed span that tell what it counts or date
 CONTEXT_AFTER = 4  # ... and after it ("۱۳ قهرمانی در لیگ قهرمانان اروپا")
 
 
-def typed_span(sentence: Span, kind: str | None, question_keys: set[str], keys_of: object) -> Span | None:
+def typed_span(
+    sentence: Span, kind: str | None, question_keys: set[str], keys_of: Callable[[str], set[str]]
+) -> Span | None:
     """The span of `kind` in the sentence that the question's words stand around, or None
     when the kind has no pattern (person, place) or the sentence holds no such span.
 
@@ -137,10 +140,9 @@ def typed_span(sentence: Span, kind: str | None, question_keys: set[str], keys_o
     found = _candidates(kind, sentence.text)
     if not found:
         return None
-    keys = keys_of  # type: ignore[assignment]
-    words = [(m.start(), m.end(), keys(m.group())) for m in re.finditer(r"\S+", sentence.text)]  # type: ignore[operator]
+    words = [(m.start(), m.end(), keys_of(m.group())) for m in re.finditer(r"\S+", sentence.text)]
     anchors = [start for start, _, word_keys in words if word_keys & question_keys]
-    own = [m for m in found if not (keys(m.group().split()[0]) & question_keys)]  # type: ignore[operator]
+    own = [m for m in found if not (keys_of(m.group().split()[0]) & question_keys)]
     found = own or found
 
     def score(match: re.Match[str]) -> tuple[int, float]:
