@@ -133,6 +133,22 @@ class ReaderAnswer:
     span_score: float
 
 
+@dataclass(slots=True)
+class ReaderPass:
+    """One read of some paragraphs with a question: its windows and the heads' outputs."""
+
+    windows: list[Any]  # embeddings.reader_net.Window, each with some sentences of one paragraph
+    owners: list[int]  # per window, the index of its paragraph
+    spans_of: list[list[tuple[int, int]]]  # per paragraph, its citable sentences' offsets
+    choice: np.ndarray  # (windows, 1 + sentences): no-answer logit, then each sentence slot's
+    start: np.ndarray  # (windows, tokens): span start logits
+    end: np.ndarray  # (windows, tokens): span end logits
+
+    def sentence_log_odds(self, w: int, k: int) -> float:
+        """Window w's sentence slot k: its log-odds of answering against the window's "no answer"."""
+        return float(self.choice[w, k + 1] - self.choice[w, 0])
+
+
 def _word_bounds(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
     """`start:end` widened to whole words inside `lo:hi`, without edge punctuation."""
     while start > lo and not text[start - 1].isspace():
@@ -186,16 +202,15 @@ class TrainedReader:
         out: list[dict[int, float]] = [{} for _ in paragraphs]
         if read is None:
             return out
-        windows, owners, spans_of, choice, _, _ = read
-        for w, window in enumerate(windows):
-            scores = out[owners[w]]
+        for w, window in enumerate(read.windows):
+            scores = out[read.owners[w]]
             for k, index in enumerate(window.sentence_index):
-                start = spans_of[owners[w]][index][0]
-                logit = float(choice[w, k + 1] - choice[w, 0])
+                start = read.spans_of[read.owners[w]][index][0]
+                logit = read.sentence_log_odds(w, k)
                 scores[start] = max(scores.get(start, logit), logit)
         return out
 
-    def _forward(self, question: str, paragraphs: Sequence[Paragraph]) -> tuple[Any, ...] | None:
+    def _forward(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderPass | None:
         """The windows of the paragraphs read with the question, and the heads' outputs."""
         from embeddings.reader_net import batch_tensors, embed_tokens, encode_windows, head_outputs, run_layers
 
@@ -218,18 +233,19 @@ class TrainedReader:
             hidden = embed_tokens(self._model, batch["input_ids"])
             hidden = run_layers(self._model, hidden, batch["attention_mask"], self._model.encoder.layer)
             choice, start, end = head_outputs(self._heads, hidden, batch)
-        return windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy()
+        return ReaderPass(windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy())
 
     def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
         """The best answering sentence of the paragraphs and the span in it, with scores."""
         read = self._forward(question, paragraphs)
         if read is None:
             return None
-        windows, owners, spans_of, choice, start, end = read
+        windows, owners, spans_of = read.windows, read.owners, read.spans_of
+        choice, start, end = read.choice, read.start, read.end
         options = []  # (log-odds, window, sentence slot)
         for w, window in enumerate(windows):
             for k in range(len(window.sentences)):
-                options.append((float(choice[w, k + 1] - choice[w, 0]), w, k))
+                options.append((read.sentence_log_odds(w, k), w, k))
         options.sort(key=lambda o: -o[0])
         best, w, k = options[0]
         rank = owners[w]
