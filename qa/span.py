@@ -107,6 +107,10 @@ SPAN_FEATURES = (
 )
 # The "most question words, the hole inside" rule used before a scorer is fitted.
 SPAN_HAND_SET = (1.0, 0.5, 1.0, 0.5, 0.5, -0.5, -0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+# Words an answer never ends on: a window cut after one ("... به دنیا آمد و") loses it.
+DANGLING = frozenset(
+    ["و", "یا", "که", "در", "به", "از", "با", "را", "تا"] + ["and", "or", "of", "in", "the", "a", "to", "that"]
+)
 HOLE_DECAY = 0.8  # a question word's pull on a hole word falls by this per word between them
 
 
@@ -174,14 +178,36 @@ def window_features(question: SpanQuestion, sentence: Span, spans: Sequence[Span
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(SPAN_FEATURES))
 
 
-def best_window(question: SpanQuestion, sentence: Span, width: int, scorer: SpanScorer) -> Span:
-    """The window of at most `width` words of `sentence` that `scorer` rates highest; ties go
-    to the earlier window."""
+def best_window(
+    question: SpanQuestion, sentence: Span, width: int, scorer: SpanScorer, within: Span | None = None
+) -> Span:
+    """The window of at most `width` words of `sentence` that `scorer` rates highest (ties go
+    to the earlier window), less any function word it ends on. With `within`, only windows
+    holding that span compete (`within` itself when it is wider than `width` or no window
+    holds it)."""
     spans = windows(sentence, width)
+    if within is not None:
+        spans = [s for s in spans if s.start <= within.start and within.end <= s.end] or [within]
     if len(spans) == 1:
         return spans[0]
     scores = window_features(question, sentence, spans) @ np.asarray(scorer.weights)
-    return spans[int(np.argmax(scores))]
+    return without_dangling_end(spans[int(np.argmax(scores))], within)
+
+
+def without_dangling_end(span: Span, keep: Span | None = None) -> Span:
+    """`span` without the DANGLING words it ends on (never cutting into `keep`).
+
+    Example:
+        >>> without_dangling_end(Span(0, 17, "born in Tus and in")).text
+        'born in Tus'
+    """
+    words = list(_WORD.finditer(span.text))
+    while len(words) > 1 and words[-1].group().lower() in DANGLING:
+        if keep is not None and span.start + words[-2].end() < keep.end:
+            break
+        words.pop()
+    end = words[-1].end()
+    return Span(span.start, span.start + end, span.text[:end])
 
 
 # Fitted by `bench/fit_span.py --width 25` (listwise softmax per question language) on the

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import qa.span
-from qa.answer import short_answer
+from qa.answer import TYPED_ANSWER_WORDS, short_answer
 from qa.span import (
+    DANGLING,
     SPAN_FEATURES,
     SPAN_HAND_SET,
     SPAN_SCORERS,
@@ -20,6 +21,7 @@ from qa.span import (
     span_scorer_for,
     window_features,
     windows,
+    without_dangling_end,
 )
 from qa.text import Span, match_key, tokens
 
@@ -95,11 +97,34 @@ def test_the_short_answer_is_a_quote_of_at_most_the_limit() -> None:
         assert len(span.text.split()) <= limit
 
 
-def test_a_year_question_still_gets_the_year_not_a_window() -> None:
+def test_a_year_question_gets_a_few_words_around_the_year() -> None:
     sentence = sentence_of(PARAGRAPH, "حکیم")
     text = "فردوسی در چه سالی به دنیا آمد؟"
-    span = short_answer(text, sentence, question(text).weights, 12, "fa")
-    assert span.text == "۳۲۹"
+    span = short_answer(text, sentence, question(text).weights, 25, "fa")
+    assert "۳۲۹" in span.text
+    assert len(span.text.split()) <= TYPED_ANSWER_WORDS
+    assert PARAGRAPH[span.start : span.end] == span.text
+    assert span.text.split()[-1] not in DANGLING
+    # a limit below the typed width still holds: the year alone fits it
+    assert short_answer(text, sentence, question(text).weights, 1, "fa").text == "۳۲۹"
+
+
+def test_only_windows_holding_the_typed_span_compete() -> None:
+    sentence = sentence_of(PARAGRAPH, "حکیم")
+    year = PARAGRAPH.index("۳۲۹")
+    within = Span(year, year + 3, "۳۲۹")
+    weights = [0.0] * len(SPAN_FEATURES)
+    weights[SPAN_FEATURES.index("ends_sentence")] = 1.0  # would pick the sentence's last window
+    span = best_window(question("چه؟"), sentence, 4, SpanScorer(tuple(weights)), within=within)
+    assert span.start <= within.start and within.end <= span.end
+    assert len(span.text.split()) <= 4
+
+
+def test_a_window_never_ends_on_a_function_word_unless_the_kept_span_does() -> None:
+    assert without_dangling_end(Span(5, 20, "born in Tus and")) == Span(5, 16, "born in Tus")
+    assert without_dangling_end(Span(0, 4, "and ")).text == "and"  # one word stays
+    kept = Span(8, 19, "Tus and of")
+    assert without_dangling_end(Span(0, 19, "born in Tus and of"), keep=kept).text == "born in Tus and of"
 
 
 def test_a_scorer_that_prefers_the_end_picks_the_last_window() -> None:
