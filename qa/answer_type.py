@@ -62,12 +62,19 @@ _DATE = re.compile(
     rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?:{_MONTHS})(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}"
 )
 _SQUARE = r"(?:\s+(?:مربع|مکعب))?"  # "کیلومتر مربع": the unit's second word
+_FIGURE = rf"{_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*"
+_DIGIT_SCALES = r"هزار|میلیون|میلیارد|thousand|million|billion"
 _NUMBER = re.compile(
     rf"(?:(?:بیش|کمتر|حدود|نزدیک|about|over|more than|nearly|around)\s+(?:از\s+)?)?"
-    rf"(?<![\w.]){_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*(?:\s*(?:درصد|%|٪))?(?:\s+(?:هزار|میلیون|میلیارد|thousand|million|billion))?"
+    # a range ("۱۰ تا ۱۵ روز", "10-15 days"), a percentage
+    rf"(?<![\w.]){_FIGURE}(?:\s*(?:تا|الی|-|–|to)\s*{_FIGURE})?(?:\s*(?:درصد|%|٪))?"
+    # scales, chained by "و" ("۱۶ میلیون و ۳۸۴ هزار رای")
+    rf"(?:\s+(?:{_DIGIT_SCALES})(?:\s+و\s+{_FIGURE}(?:\s+(?:{_DIGIT_SCALES}))?)*)?"
     rf"(?:\s+[^\s،,.;؛:!?؟()«»]+)?{_SQUARE}",
     re.I,
 )
+# "سه شنبه", "پنج‌شنبه": weekday names open with a number word and are not numbers.
+_WEEKDAY = re.compile(r"[\s\u200c]*شنبه")
 _UNITS = (
     r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|سیزده|چهارده|پانزده|شانزده|هفده|هجده|نوزده|"
     r"بیست|سی|چهل|پنجاه|شصت|هفتاد|هشتاد|نود|صد|یکصد|دویست|سیصد|چهارصد|پانصد|ششصد|هفتصد|هشتصد|نهصد"
@@ -101,8 +108,18 @@ def _candidates(kind: str, text: str) -> list[re.Match[str]]:
         found = [m for m in found if not any(s <= m.start() < e for s, e in years)]
         digits = [(m.start(), m.end()) for m in found]
         # a number in words, unless it only repeats the unit after a number in digits ("۱۴ هزار")
-        found += [m for m in _NUMBER_WORDS.finditer(text) if not any(s <= m.start() < e for s, e in digits)]
+        found += [
+            m
+            for m in _NUMBER_WORDS.finditer(text)
+            if not any(s <= m.start() < e for s, e in digits) and not _is_weekday(text, m)
+        ]
     return found
+
+
+def _is_weekday(text: str, match: re.Match[str]) -> bool:
+    """Whether a number-word match is a weekday's opening ("سه" of «سه شنبه»)."""
+    first = re.match(rf"(?:{_UNITS})", match.group())
+    return first is not None and bool(_WEEKDAY.match(text, match.start() + first.end()))
 
 
 def has_typed_span(kind: str, text: str) -> bool:
