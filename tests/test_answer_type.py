@@ -26,6 +26,8 @@ def typed(question: str, sentence: str) -> str | None:
         ("والیبال توسط کی ساخته شد؟", "person"),  # spoken کی after a preposition is "who"
         ("باشگاه به دستور کی ساخته شد؟", "person"),
         ("کاخ برای کی بود؟", "person"),
+        ("معمار ساختمان موزه کی بود؟", "person"),  # "X کی بود" asks who X was
+        ("کتابخانه کی تاسیس شد؟", "date"),
         ("چند نفر در این حادثه کشته شدند؟", "number"),
         ("آرسنال چندمین باشگاه با ارزش جهان است؟", "ordinal"),
         ("نویسنده کتاب کیست؟", "person"),
