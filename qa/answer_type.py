@@ -61,9 +61,11 @@ _MONTHS = (
 )
 _ERA = r"(?:\s+(?:میلادی|شمسی|هجری(?:\s+(?:شمسی|قمری))?|قمری|پیش از میلاد|ق\.م|BC|AD|BCE|CE))?"
 _YEAR = re.compile(rf"(?<![\w.]){_DIGITS}{{3,4}}(?:\s*[-–]\s*{_DIGITS}{{2,4}})?{_ERA}(?![\w])")
-_DATE = re.compile(
-    rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?:{_MONTHS})(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}"
-)
+# A month stands as a whole word ("دی", not the end of «سعودی»), maybe with its ezafe («فوریهٔ»)
+# or "ماه" ("دی ماه ۱۳۵۷").
+_DAY_MONTH = rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?<![\w])(?:{_MONTHS})\u0654?(?:\s+ماه)?"
+_DATE = re.compile(rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}")
+_DAY_OF_MONTH = re.compile(rf"(?<![\w]){_DIGITS}{{1,2}}\s+(?:{_MONTHS})(?![\w])")
 _SQUARE = r"(?:\s+(?:مربع|مکعب))?"  # "کیلومتر مربع": the unit's second word
 _FIGURE = rf"{_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*"
 _DIGIT_SCALES = r"هزار|میلیون|میلیارد|thousand|million|billion"
@@ -76,6 +78,7 @@ _NUMBER = re.compile(
     rf"(?:\s+[^\s،,.;؛:!?؟()«»]+)?{_SQUARE}",
     re.I,
 )
+_LONE_ONE = re.compile(r"یک(?:\s+(?!و\s|هزار|میلیون|میلیارد)[^\s]+)?$")
 # "سه شنبه", "پنج‌شنبه": weekday names open with a number word and are not numbers.
 _WEEKDAY = re.compile(r"[\s\u200c]*شنبه")
 _UNITS = (
@@ -108,13 +111,17 @@ def _candidates(kind: str, text: str) -> list[re.Match[str]]:
             if re.search(r"\D", m.group()[4:])
             or re.search(r"(?:سال|year|in)\s*$", text[max(0, m.start() - 6) : m.start()])
         ]
+        years += [(m.start(), m.end()) for m in _DAY_OF_MONTH.finditer(text)]  # "۲۰ مه" is a date
         found = [m for m in found if not any(s <= m.start() < e for s, e in years)]
         digits = [(m.start(), m.end()) for m in found]
-        # a number in words, unless it only repeats the unit after a number in digits ("۱۴ هزار")
+        # a number in words, unless it only repeats the unit after a number in digits ("۱۴ هزار"),
+        # opens a weekday ("سه شنبه") or is a lone «یک»: "a", far more often than "one"
         found += [
             m
             for m in _NUMBER_WORDS.finditer(text)
-            if not any(s <= m.start() < e for s, e in digits) and not _is_weekday(text, m)
+            if not any(s <= m.start() < e for s, e in digits)
+            and not _is_weekday(text, m)
+            and not _LONE_ONE.match(m.group())
         ]
     return found
 
