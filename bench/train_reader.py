@@ -13,7 +13,7 @@ Data (all recorded in models/README.md):
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
 
-    .venv/bin/python bench/train_reader.py            # ~45 min: train, save, print held-out figures
+    .venv/bin/python bench/train_reader.py            # ~50 min: train, save, print held-out figures
     .venv/bin/python bench/train_reader.py --eval-only
 """
 
@@ -332,7 +332,7 @@ def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--head-lr", type=float, default=2e-3)
