@@ -20,6 +20,7 @@ layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resum
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -53,9 +54,10 @@ DEV = REPO.parent / "shared" / "data" / "persianqa_dev.json"
 EN = REPO / "tests" / "data" / "en_questions.jsonl"
 OUT = REPO / "models" / "reader"
 CHECKPOINT = REPO / "bench" / "out" / "reader-checkpoint.pt"
-LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-layers.pt"
+LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-windows.pt"  # frozen-layer outputs by window
 SEED = 13
 FIRST_TRAINED_LAYER = 9
+HIDDEN = 384  # multilingual-e5-small
 NEGATIVE_SHARE = 0.3
 
 
@@ -99,10 +101,12 @@ def dev_examples(part: list[str]) -> list[Example]:
     return out
 
 
-def written_examples(rng: random.Random) -> list[Example]:
-    """The project's own data: every question in both languages, plus no-answer pairings."""
+def written_examples(pattern: str = "*.jsonl") -> list[Example]:
+    """The project's own data: every question in both languages, plus no-answer pairings
+    (drawn per file, so adding a file leaves the other files' pairings as they were)."""
     out = []
-    for path in sorted((REPO / "bench" / "reader_data").glob("*.jsonl")):
+    for path in sorted((REPO / "bench" / "reader_data").glob(pattern)):
+        rng = random.Random(f"{SEED}:{path.name}")
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for i, row in enumerate(rows):
             context = row["context"]
@@ -152,15 +156,49 @@ def targets(tokenizer, example: Example) -> list[Target]:
     return out
 
 
-def cache_lower(model, batch_targets: list[Target], pad: int):
-    """The frozen layers' output for a batch (fp16), computed once."""
+def window_key(window: Window) -> str:
+    """A window's name in the cache of frozen-layer outputs: its token ids (the bundled
+    encoder and the number of frozen layers are fixed, so the ids decide the output)."""
+    return hashlib.sha1(np.asarray(window.ids, dtype=np.int32).tobytes()).hexdigest()
+
+
+def cache_lower(model, items: list[Target], pad: int, size: int) -> dict[str, object]:
+    """The frozen layers' output (fp16, unpadded) of every window, computed once per window and
+    kept across runs: adding data computes only the new windows' outputs."""
     import torch
 
-    batch = batch_tensors([t.window for t in batch_targets], pad)
-    with torch.no_grad():
-        hidden = embed_tokens(model, batch["input_ids"])
-        hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer[:FIRST_TRAINED_LAYER])
-    return hidden.half(), batch
+    windows = {window_key(t.window): t.window for t in items}
+    kept = torch.load(LOWER_CACHE) if LOWER_CACHE.exists() else {}
+    cache = {k: v for k, v in kept.items() if k in windows}  # windows of data since edited are dropped
+    todo = sorted(((k, w) for k, w in windows.items() if k not in cache), key=lambda kv: len(kv[1].ids))
+    started = time.time()
+    for n, at in enumerate(range(0, len(todo), size), 1):
+        chunk = todo[at : at + size]
+        batch = batch_tensors([w for _, w in chunk], pad)
+        with torch.no_grad():
+            hidden = embed_tokens(model, batch["input_ids"])
+            hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer[:FIRST_TRAINED_LAYER])
+        for b, (key, window) in enumerate(chunk):
+            cache[key] = hidden[b, : len(window.ids)].half().clone()
+        if n % 20 == 0:
+            print(f"cached {at + len(chunk)} of {len(todo)} new windows, {time.time() - started:.0f} s", flush=True)
+    if todo or len(cache) < len(kept):
+        LOWER_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(cache, LOWER_CACHE)
+    print(f"{len(todo)} new windows cached in {time.time() - started:.0f} s ({len(cache)} in the cache)", flush=True)
+    return cache
+
+
+def batch_lower(cache: dict[str, object], group: list[Target], pad: int):
+    """A batch's tensors and its frozen-layer output, padded with zeros (padding is masked out
+    of attention and of every head, so what it holds does not matter)."""
+    import torch
+
+    batch = batch_tensors([t.window for t in group], pad)
+    lower = torch.zeros((len(group), batch["input_ids"].shape[1], HIDDEN), dtype=torch.float16)
+    for b, t in enumerate(group):
+        lower[b, : len(t.window.ids)] = cache[window_key(t.window)]
+    return lower, batch
 
 
 def batches(items: list[Target], size: int, rng: random.Random) -> list[list[Target]]:
@@ -192,27 +230,19 @@ def train(args: argparse.Namespace) -> None:
     model, tokenizer = build_encoder(), load_tokenizer()  # the bundled weights, dequantised
     model.eval()
     split = dev_split(DEV)
-    examples = written_examples(rng) + dev_examples(split["train"])
+    examples = written_examples(args.data) + dev_examples(split["train"])
     items = [t for e in examples for t in targets(tokenizer, e)]
     print(
         f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
         f"{sum(t.choice > 0 for t in items)} with an answer",
         flush=True,
     )
-    started = time.time()
+    cache = cache_lower(model, items, tokenizer.pad, args.batch)
+    if args.cache_only:
+        return
     groups = batches(items, args.batch, rng)
-    if args.resume and LOWER_CACHE.exists():  # the frozen layers' outputs of an earlier run (same seed, same data)
-        lowers = torch.load(LOWER_CACHE)
-        cached = [(group, *lower) for group, lower in zip(groups, lowers, strict=True)]
-    else:
-        cached = []
-        for group in groups:
-            cached.append((group, *cache_lower(model, group, tokenizer.pad)))
-            if len(cached) % 20 == 0:
-                print(f"cached {len(cached)} batches, {time.time() - started:.0f} s", flush=True)
-        LOWER_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        torch.save([(lower, batch) for _, lower, batch in cached], LOWER_CACHE)
-    print(f"lower layers cached in {time.time() - started:.0f} s", flush=True)
+    cached = [(group, *batch_lower(cache, group, tokenizer.pad)) for group in groups]
+    del cache
 
     top = torch.nn.ModuleList(model.encoder.layer[FIRST_TRAINED_LAYER:])
     heads = build_heads(model.config.hidden_size)
@@ -227,6 +257,11 @@ def train(args: argparse.Namespace) -> None:
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
     )
     first_epoch = 0
+    if args.warm_start:  # go on from an earlier run's layers and heads, with a new optimizer and schedule
+        state = torch.load(args.warm_start)
+        top.load_state_dict(state["top"])
+        heads.load_state_dict(state["heads"])
+        print(f"warm start from {args.warm_start} (after its epoch {state['epoch'] + 1})", flush=True)
     if args.resume and CHECKPOINT.exists():
         state = torch.load(CHECKPOINT)
         top.load_state_dict(state["top"])
@@ -250,7 +285,7 @@ def train(args: argparse.Namespace) -> None:
             torch.nn.utils.clip_grad_norm_(list(top.parameters()) + list(heads.parameters()), 1.0)
             optimizer.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
             if n % 25 == 0:
                 print(
                     f"epoch {epoch + 1} step {n}/{len(order)} loss {total / n:.3f} {time.time() - started:.0f} s",
@@ -268,10 +303,10 @@ def train(args: argparse.Namespace) -> None:
             CHECKPOINT,
         )
         print(f"epoch {epoch + 1} done: loss {total / len(order):.3f}, {time.time() - started:.0f} s", flush=True)
-    save(model, heads, split, examples)
+    save(model, heads, split, examples, args)
 
 
-def save(model, heads, split: dict[str, list[str]], examples: list[Example]) -> None:
+def save(model, heads, split: dict[str, list[str]], examples: list[Example], args: argparse.Namespace) -> None:
     from safetensors.torch import save_file
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -282,6 +317,7 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example]) -> 
         meta={
             "seed": SEED,
             "trained_on": {"examples": len(examples), "dev_contexts": split["train"]},
+            "run": {k: str(v) for k, v in sorted(vars(args).items()) if k not in ("resume", "threads")},
             "dev_split": split,
         },
     )
@@ -339,10 +375,15 @@ def main() -> None:
     parser.add_argument("--span-weight", type=float, default=0.25)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--data", default="*.jsonl", help="which bench/reader_data files to train on (a glob)")
+    parser.add_argument("--warm-start", type=Path, help="a checkpoint of an earlier run to train on from")
+    parser.add_argument("--cache-only", action="store_true", help="only cache new windows' frozen-layer outputs")
     parser.add_argument("--eval-only", action="store_true")
     args = parser.parse_args()
     if not args.eval_only:
         train(args)
+    if args.cache_only:
+        return
     evaluate_given_passage()
     print("next: bench/blend_reader.py --write fits how the reader joins the sentence selector", flush=True)
 
