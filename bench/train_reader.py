@@ -57,7 +57,6 @@ CHECKPOINT = REPO / "bench" / "out" / "reader-checkpoint.pt"
 LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-windows.pt"  # frozen-layer outputs by window
 SEED = 13
 FIRST_TRAINED_LAYER = 9
-HIDDEN = 384  # multilingual-e5-small
 NEGATIVE_SHARE = 0.3
 
 
@@ -189,16 +188,26 @@ def cache_lower(model, items: list[Target], pad: int, size: int) -> dict[str, ob
     return cache
 
 
-def batch_lower(cache: dict[str, object], group: list[Target], pad: int):
+def batch_lower(cache: dict[str, object], group: list[Target], pad: int, hidden: int):
     """A batch's tensors and its frozen-layer output, padded with zeros (padding is masked out
     of attention and of every head, so what it holds does not matter)."""
     import torch
 
     batch = batch_tensors([t.window for t in group], pad)
-    lower = torch.zeros((len(group), batch["input_ids"].shape[1], HIDDEN), dtype=torch.float16)
+    lower = torch.zeros((len(group), batch["input_ids"].shape[1], hidden), dtype=torch.float16)
     for b, t in enumerate(group):
         lower[b, : len(t.window.ids)] = cache[window_key(t.window)]
     return lower, batch
+
+
+def load_checkpoint(path: Path, top, heads) -> dict:
+    """Put a checkpoint's trained layers and heads in place; the whole checkpoint is returned."""
+    import torch
+
+    state = torch.load(path)
+    top.load_state_dict(state["top"])
+    heads.load_state_dict(state["heads"])
+    return state
 
 
 def batches(items: list[Target], size: int, rng: random.Random) -> list[list[Target]]:
@@ -241,7 +250,8 @@ def train(args: argparse.Namespace) -> None:
     if args.cache_only:
         return
     groups = batches(items, args.batch, rng)
-    cached = [(group, *batch_lower(cache, group, tokenizer.pad)) for group in groups]
+    width = model.config.hidden_size
+    cached = [(group, *batch_lower(cache, group, tokenizer.pad, width)) for group in groups]
     del cache
 
     top = torch.nn.ModuleList(model.encoder.layer[FIRST_TRAINED_LAYER:])
@@ -258,14 +268,10 @@ def train(args: argparse.Namespace) -> None:
     )
     first_epoch = 0
     if args.warm_start:  # go on from an earlier run's layers and heads, with a new optimizer and schedule
-        state = torch.load(args.warm_start)
-        top.load_state_dict(state["top"])
-        heads.load_state_dict(state["heads"])
+        state = load_checkpoint(args.warm_start, top, heads)
         print(f"warm start from {args.warm_start} (after its epoch {state['epoch'] + 1})", flush=True)
     if args.resume and CHECKPOINT.exists():
-        state = torch.load(CHECKPOINT)
-        top.load_state_dict(state["top"])
-        heads.load_state_dict(state["heads"])
+        state = load_checkpoint(CHECKPOINT, top, heads)
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         first_epoch = state["epoch"] + 1
