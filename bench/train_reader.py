@@ -323,7 +323,11 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example], arg
         meta={
             "seed": SEED,
             "trained_on": {"examples": len(examples), "dev_contexts": split["train"]},
-            "run": {k: str(v) for k, v in sorted(vars(args).items()) if k not in ("resume", "threads")},
+            "run": {  # the options as JSON values: numbers and flags stay numbers and flags, a path is its text
+                k: str(v) if isinstance(v, Path) else v
+                for k, v in sorted(vars(args).items())
+                if k not in ("resume", "threads")
+            },
             "dev_split": split,
         },
     )
