@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.align import WordAligner, needs_alignment
 from qa.answer import (
     PASSAGES_READ,
     SentenceChoices,
@@ -61,6 +62,7 @@ class Answerer:
         self._trained: TrainedReader | None | bool = trained_reader  # False: unavailable, selector used
         self.fusion = Fusion.HYBRID
         self.reader_enabled = True  # `qa eval --readers` turns the trained reader off to compare
+        self._aligner: tuple[str, WordAligner] | None = None  # (the model it embeds with, it)
 
     @property
     def reader(self) -> ExtractiveReader | None:
@@ -103,17 +105,47 @@ class Answerer:
             raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}, not {top_k}.")
         return question
 
-    def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
-        self.check_model()
-        self.backend.refresh()
-        qvec = self.embedding.embed_query(question)
-        terms = tokens(question)
+    @property
+    def aligner(self) -> WordAligner:
+        """Matches an English question's words to Persian passages' (qa.align) with the current
+        embedding model; its word cache goes when the model changes."""
+        model = self.embedding.model_name
+        if self._aligner is None or self._aligner[0] != model:
+            embedding = self.embedding
+            aligner = WordAligner(
+                lambda words: embedding.embedder.embed_queries(words),
+                lambda words: embedding.embedder.embed_passages(words),
+            )
+            self._aligner = (model, aligner)
+        return self._aligner[1]
+
+    def _rank(self, qvec: np.ndarray, terms: list[str], k: int) -> list[Passage]:
         with self.backend.reading():
             backend = self.backend
             ranked = rank(qvec, terms, backend.index, backend.lexical, k, self.settings.candidates, self.fusion)
             found = backend.store.paragraphs([r.id for r in ranked])
-        passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
-        return passages, qvec, terms
+        return [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
+
+    def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
+        """The ranked passages, the question's vector and its words. An English question over
+        Persian text is searched twice: the Persian words its words were matched to in the
+        first search's best passages (qa.align) join its words, so BM25 finds something the
+        second time. The words returned are the question's own, what the selector's features
+        were fitted on."""
+        self.check_model()
+        self.backend.refresh()
+        qvec = self.embedding.embed_query(question)
+        terms = tokens(question)
+        reach = self.settings.align_passages
+        passages = self._rank(qvec, terms, max(k, reach))
+        texts = [p.paragraph.text for p in passages[:reach]]
+        if reach and self.fusion != Fusion.DENSE and needs_alignment(detect_language(question), texts):
+            found = self.aligner.align(question, texts).matches()
+            if found:
+                # Added, not replacing: the English words still find English passages, and BM25's
+                # weight grows with the share of the question's words the corpus holds.
+                passages = self._rank(qvec, terms + [t for t in found if t not in terms], k)
+        return passages[:k], qvec, terms
 
     def sentence_choices(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]

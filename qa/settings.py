@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="PostgreSQL: after this many paragraphs written by one node its recall is checked again.",
     )
     candidates: int = Field(50, ge=1, description="Passages each retriever proposes for fusion.")
+    align_passages: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="An English question over Persian text: its words are matched by meaning to the words of "
+        "this many passages the first search ranked best, and BM25 searches again with them (qa.align); 0: off.",
+    )
     workers: int = Field(
         1,
         ge=1,

