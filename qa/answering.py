@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.align import WordAligner, needs_alignment
+from qa.align import WordAligner, alignment_target, is_english
 from qa.answer import (
     PASSAGES_READ,
     SentenceChoices,
@@ -119,32 +119,48 @@ class Answerer:
             self._aligner = (model, aligner)
         return self._aligner[1]
 
-    def _rank(self, qvec: np.ndarray, terms: list[str], k: int) -> list[Passage]:
+    def _rank(self, qvec: np.ndarray, terms: list[str], k: int, language: str) -> list[Passage]:
+        """The k best passages; with QA_CROSS_LANGUAGE_OFFSET, a passage in the other language
+        than the question's (English or Persian) has that added to its score: the model scores
+        such pairs lower, so in a mixed corpus a question's own language would win on form."""
+        offset = self.settings.cross_language_offset if self.fusion in (Fusion.HYBRID, Fusion.DENSE) else 0.0
+        wide = max(k, self.settings.candidates) if offset else k
         with self.backend.reading():
             backend = self.backend
-            ranked = rank(qvec, terms, backend.index, backend.lexical, k, self.settings.candidates, self.fusion)
+            ranked = rank(qvec, terms, backend.index, backend.lexical, wide, self.settings.candidates, self.fusion)
+            if len(ranked) > k:  # only a passage within `offset` of the k-th can still reach the top k
+                ranked = [r for r in ranked if r.score >= ranked[k - 1].score - offset]
             found = backend.store.paragraphs([r.id for r in ranked])
-        return [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
+        passages = [Passage(found[r.id], r.score, r.dense, r.lexical) for r in ranked if r.id in found]
+        if offset:
+            english = language != "fa"
+            for passage in passages:
+                if is_english(passage.paragraph.text) != english:
+                    passage.score += offset
+            passages.sort(key=lambda p: (-p.score, p.paragraph.id))
+        return passages[:k]
 
     def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
         """The ranked passages, the question's vector and its words. An English question over
-        Persian text is searched twice: the Persian words its words were matched to in the
-        first search's best passages (qa.align) join its words, so BM25 finds something the
-        second time. The words returned are the question's own, what the selector's features
-        were fitted on."""
+        Persian text (or a Persian one over English text) is searched twice: the words its words
+        were matched to in the first search's best passages (qa.align) join its words, so BM25
+        finds something the second time. The words returned are the question's own, what the
+        selector's features were fitted on."""
         self.check_model()
         self.backend.refresh()
         qvec = self.embedding.embed_query(question)
         terms = tokens(question)
+        language = detect_language(question)
         reach = self.settings.align_passages
-        passages = self._rank(qvec, terms, max(k, reach))
+        passages = self._rank(qvec, terms, max(k, reach), language)
         texts = [p.paragraph.text for p in passages[:reach]]
-        if reach and self.fusion != Fusion.DENSE and needs_alignment(detect_language(question), texts):
-            found = self.aligner.align(question, texts).matches()
+        target = alignment_target(language, texts) if reach else None
+        if target and self.fusion != Fusion.DENSE:
+            found = self.aligner.align(question, texts, target).matches()
             if found:
-                # Added, not replacing: the English words still find English passages, and BM25's
-                # weight grows with the share of the question's words the corpus holds.
-                passages = self._rank(qvec, terms + [t for t in found if t not in terms], k)
+                # Added, not replacing: the question's own words still find passages in its
+                # language, and BM25's weight grows with the share of its words the corpus holds.
+                passages = self._rank(qvec, terms + [t for t in found if t not in terms], k, language)
         return passages[:k], qvec, terms
 
     def sentence_choices(

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="An English question over Persian text: its words are matched by meaning to the words of "
         "this many passages the first search ranked best, and BM25 searches again with them (qa.align); 0: off.",
     )
+    cross_language_offset: float = Field(
+        0.02,
+        ge=0.0,
+        le=0.2,
+        description="Added to the score of a passage in the other language than the question's (English or "
+        "Persian): the model scores such pairs lower, so in a mixed corpus the question's own language wins on form.",
+    )
     workers: int = Field(
         1,
         ge=1,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embeddings.e5 import E5Embedder
-from qa.align import MIN_Z, Alignment, WordAligner, content_words, needs_alignment, persian_words
+from qa.align import MIN_Z, Alignment, WordAligner, alignment_target, latin_words, persian_words
 from qa.service import QAService
 
 # A passage of the size the selector reads (a match must stand out from the others' words).
@@ -27,8 +27,10 @@ def aligner(embedder: E5Embedder) -> WordAligner:
 
 
 def test_content_words_leave_out_question_and_stop_words() -> None:
-    assert content_words("How many titles has Real Madrid won?") == ["titles", "Real", "Madrid", "won"]
-    assert content_words("What is it?") == []
+    assert latin_words("How many titles has Real Madrid won?") == ["titles", "Real", "Madrid", "won"]
+    assert latin_words("What is it?") == []
+    assert latin_words("Where is «تیم» from?") == [], "Persian words are not Latin ones"
+    assert persian_words(["کدام تیم قهرمان شد؟"]) == ["تیم", "قهرمان"]
 
 
 def test_persian_words_are_the_texts_words_as_written_without_stop_words() -> None:
@@ -74,12 +76,33 @@ def test_each_word_is_embedded_once(embedder: E5Embedder) -> None:
     assert len(seen) == first, "the passages' words were cached"
 
 
-def test_only_a_non_persian_question_over_persian_text_is_aligned() -> None:
-    assert needs_alignment("en", [LEAGUE])
-    assert not needs_alignment("fa", [LEAGUE])
-    assert not needs_alignment("en", ["The team won the league."])
-    assert needs_alignment("en", ["The team won the league.", LEAGUE]), "a mixed corpus: its Persian part"
-    assert not needs_alignment("en", [])
+ENGLISH = (
+    "The Zayandeh River rises in the Zagros Mountains and flows east through the city of Isfahan "
+    "before it ends in the Gavkhouni wetland. Historic bridges such as Khaju and Si-o-se-pol cross it; "
+    "they were built under the Safavid dynasty. In years of drought its water is diverted to farms and "
+    "to other provinces, and its bed stays dry for most months, which farmers east of the city have "
+    "protested many times."
+)
+
+
+def test_a_question_is_matched_into_the_other_language_of_its_passages() -> None:
+    assert alignment_target("en", [LEAGUE]) == "fa"
+    assert alignment_target("en", [ENGLISH, LEAGUE]) == "fa", "a mixed corpus: its Persian part"
+    assert alignment_target("en", [ENGLISH]) is None
+    assert alignment_target("fa", [LEAGUE]) is None
+    assert alignment_target("fa", [LEAGUE, ENGLISH]) == "en"
+    assert alignment_target("fa", [LEAGUE + " (AFC)"]) is None, "a Latin name in Persian text is no English passage"
+    assert alignment_target("en", []) is None
+
+
+def test_persian_words_are_matched_to_the_english_words_they_mean(aligner: WordAligner) -> None:
+    question = "پل‌های تاریخی این رودخانه در دوره کدام سلسله ساخته شدند؟"
+    alignment = aligner.align(question, [ENGLISH, LEAGUE], "en")
+    pairs = {word: match for word, match, _ in alignment.pairs}
+    assert pairs.get("تاریخی") == "Historic"
+    assert pairs.get("ساخته") == "built"
+    assert set(pairs.values()) <= set(latin_words(ENGLISH)), "only the English passage's words"
+    assert "کدام" not in pairs
 
 
 ZAYANDEH = (
@@ -104,18 +127,37 @@ def test_an_english_question_is_searched_by_the_persian_words_it_means(empty_ser
     assert lexical_scores(empty_service, question)["league"] == 0, "without the matching BM25 has no English word"
 
 
-def test_a_persian_question_is_searched_by_its_own_words(empty_service: QAService) -> None:
+def test_a_persian_question_over_persian_text_is_searched_by_its_own_words(empty_service: QAService) -> None:
     empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
     aligner = empty_service.answerer.aligner
     real = aligner.align
     calls: list[str] = []
 
-    def recorded(question: str, texts: list[str]) -> Alignment:
+    def recorded(question: str, texts: list[str], target: str = "fa") -> Alignment:
         calls.append(question)
-        return real(question, texts)
+        return real(question, texts, target)
 
     aligner.align = recorded  # type: ignore[method-assign]
     assert empty_service.search("کدام تیم قهرمان لیگ شد؟")[0].paragraph.doc_id == "league"
     assert calls == []
     empty_service.search("Which team won the league?")
     assert calls == ["Which team won the league?"]
+
+
+def test_a_passage_in_the_other_language_gets_the_offset(empty_service: QAService) -> None:
+    empty_service.ingest_text(ZAYANDEH, doc_id="zayandeh-fa", title="زاینده‌رود")
+    empty_service.ingest_text(ENGLISH, doc_id="zayandeh-en", title="Zayandeh River")
+    settings = empty_service.settings
+    settings.align_passages = 0
+    for question, other in (
+        ("Where does the Zayandeh River end?", "zayandeh-fa"),
+        ("زاینده‌رود به کجا می‌ریزد؟", "zayandeh-en"),
+    ):
+        settings.cross_language_offset = 0.0
+        before = {p.paragraph.doc_id: p.score for p in empty_service.search(question)}
+        settings.cross_language_offset = 0.2
+        after = {p.paragraph.doc_id: p.score for p in empty_service.search(question)}
+        assert after[other] == pytest.approx(before[other] + 0.2), question
+        (same,) = set(before) - {other}
+        assert after[same] == pytest.approx(before[same]), question
+        assert list(after.values()) == sorted(after.values(), reverse=True), "best first, the offset counted"
