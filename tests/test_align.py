@@ -1,7 +1,9 @@
-"""An English question over Persian text, spelled as the text spells it (qa.align), with the
-bundled multilingual model: content words become their Persian matches, a word without one
-stays as it is, each word is embedded once, and the service's search for an English question
-finds Persian passages by those words too (BM25), as it does for a Persian question."""
+"""A question searched in the other language's words too (qa.align), with the bundled
+multilingual model: an English question's content words are matched to the Persian words they
+mean (and a Persian question's to English ones), a word without a match and the question words
+are not, each word is embedded once, the service's search finds a Persian passage for an English
+question by those words (BM25) and leaves a Persian question over Persian text alone, and a
+passage in the other language than the question's gets the cross-language offset."""
 
 from __future__ import annotations
 
