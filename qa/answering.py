@@ -107,8 +107,8 @@ class Answerer:
 
     @property
     def aligner(self) -> WordAligner:
-        """Matches an English question's words to Persian passages' (qa.align) with the current
-        embedding model; its word cache goes when the model changes."""
+        """Matches a question's words to the other language's words of its passages (qa.align)
+        with the current embedding model; its word cache goes when the model changes."""
         model = self.embedding.model_name
         if self._aligner is None or self._aligner[0] != model:
             embedding = self.embedding

@@ -85,8 +85,9 @@ class Settings(BaseSettings):
         10,
         ge=0,
         le=100,
-        description="An English question over Persian text: its words are matched by meaning to the words of "
-        "this many passages the first search ranked best, and BM25 searches again with them (qa.align); 0: off.",
+        description="An English question over Persian text (or a Persian one over English text): its words are "
+        "matched by meaning to the other language's words of this many passages the first search ranked best, "
+        "and BM25 searches again with them added (qa.align); 0: off.",
     )
     cross_language_offset: float = Field(
         0.02,
