@@ -51,7 +51,15 @@ _LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"\w+(?:[.,/]\d+)*", re.UNICODE)
 
 # Question words hazm's list lacks: they say what is asked, never what a passage holds.
-PERSIAN_QUESTION_WORDS = frozenset(["کجا", "کجاست", "چیست", "چیه", "چی", "کی", "کدوم", "چندم", "چطور", "چطوری"])
+PERSIAN_QUESTION_WORDS = frozenset(
+    ["کجا", "کجاست", "چیست", "چیه", "چی", "کی", "کدوم", "چندم", "چطور", "چطوری"]
+    # their spoken forms, as people type questions ("کیه", "چقدره", "چه کسایی", "چجوری")
+    + ["کیه", "کیا", "کسایی", "چیا", "چقدر", "چقدره", "چنده", "چندتا", "چندمین", "کدومه", "کدوما", "کدامیک"]
+    + ["کجاییه", "کجایی", "کجاها", "چجوری", "چجور", "چطوریه", "مگه", "سالی", "زمانی"]
+    # spoken verbs and words hazm lists only in their written forms (دارد, می‌شود, یک ...)
+    + ["داره", "دارن", "میشه", "میشن", "میاد", "اومد", "اومده", "میکنه", "میکنن", "میگن", "میگه"]
+    + ["هست", "هستن", "یه", "الان"]
+)
 ENGLISH_STOPWORDS = frozenset(
     [
         "a",

@@ -84,6 +84,13 @@ def test_stop_words_are_dropped_in_both_languages() -> None:
     assert tokens("the and of است از") == []
 
 
+def test_spoken_question_words_are_not_search_terms() -> None:
+    # people type questions as they speak: what they ask is not a word the passage holds
+    assert tokens("چه کسایی کاخ باکینگهام رو توسعه دادن؟") == ["کاخ", "باکینگهام", "توسعه"]
+    assert tokens("مساحت فرودگاه دوبی چقدره؟") == ["مساحت", "فرودگاه", "دوبی"]
+    assert tokens("شرکت ماهان چندتا هواپیما داره؟") == ["شرکت", "ماهان", "هواپیما"]
+
+
 def test_punctuation_is_not_a_token() -> None:
     assert tokens("«سلام»، دنیا! (hello) world?") == ["سلام", "دنیا", "hello", "world"]
 
