@@ -150,6 +150,24 @@ CONTEXT_BEFORE = 2  # words before a typed span that tell what it counts or date
 CONTEXT_AFTER = 4  # ... and after it ("۱۳ قهرمانی در لیگ قهرمانان اروپا")
 
 
+_ENDS_CLAUSE = re.compile(r"([،,;؛:.!?؟)\]]|^و)$")
+_Word = tuple[int, int, set[str], str]  # start, end, match keys, text
+
+
+def _clause_context(words: list[_Word], first: int, last: int) -> list[_Word]:
+    """The words around a typed span (words[first:last]) that tell what it counts or dates:
+    up to CONTEXT_BEFORE before and CONTEXT_AFTER after it, within its clause or list item (a
+    comma, a semicolon or a lone «و» ends what belongs to the span: in "۱۳ قهرمانی در لیگ برتر،
+    ۱۴ قهرمانی در جام حذفی" the league is the 13's, not the 14's)."""
+    before = first
+    while before > max(0, first - CONTEXT_BEFORE) and not _ENDS_CLAUSE.search(words[before - 1][3]):
+        before -= 1
+    after = last
+    while after < min(len(words), last + CONTEXT_AFTER) and not (after and _ENDS_CLAUSE.search(words[after - 1][3])):
+        after += 1
+    return words[before:after]
+
+
 def typed_span(
     sentence: Span, kind: str | None, question_keys: set[str], keys_of: Callable[[str], set[str]]
 ) -> Span | None:
@@ -167,16 +185,16 @@ def typed_span(
     found = _candidates(kind, sentence.text)
     if not found:
         return None
-    words = [(m.start(), m.end(), keys_of(m.group())) for m in re.finditer(r"\S+", sentence.text)]
-    anchors = [start for start, _, word_keys in words if word_keys & question_keys]
+    words = [(m.start(), m.end(), keys_of(m.group()), m.group()) for m in re.finditer(r"\S+", sentence.text)]
+    anchors = [start for start, _, word_keys, _ in words if word_keys & question_keys]
     own = [m for m in found if not (keys_of(m.group().split()[0]) & question_keys)]
     found = own or found
 
     def score(match: re.Match[str]) -> tuple[int, float]:
-        first = next((i for i, (_, end, _) in enumerate(words) if end > match.start()), 0)
-        last = next((i for i, (start, _, _) in enumerate(words) if start >= match.end()), len(words))
-        around = words[max(0, first - CONTEXT_BEFORE) : last + CONTEXT_AFTER]
-        held = set().union(*(word_keys & question_keys for _, _, word_keys in around))
+        first = next((i for i, (_, end, _, _) in enumerate(words) if end > match.start()), 0)
+        last = next((i for i, (start, _, _, _) in enumerate(words) if start >= match.end()), len(words))
+        around = _clause_context(words, first, last)
+        held = set().union(*(word_keys & question_keys for _, _, word_keys, _ in around))
         nearest = min((abs(match.start() - a) for a in anchors), default=0)
         return -len(held), nearest
 

@@ -50,6 +50,15 @@ def test_the_number_the_question_words_stand_around_is_chosen() -> None:
     assert typed("رئال مادرید چند بار در لیگ قهرمانان اروپا قهرمان شده؟", sentence) == "۱۳ قهرمانی"
 
 
+def test_a_number_takes_its_words_from_its_own_clause_or_list_item() -> None:
+    sentence = (
+        "آرسنال موفق به کسب ۱۳ عنوان قهرمانی در لیگ برتر انگلستان، ۱۴ قهرمانی در جام حذفی فوتبال "
+        "انگلستان ، ۱۶ قهرمانی در جام خیریه انگلستان و دو قهرمانی در جام اتحادیه فوتبال انگلستان شده‌است."
+    )
+    # «انگلستان،» before the 14 and «انگلستان و» before the two close the 13's and the 16's items
+    assert typed("آرسنال چند قهرمانی در لیگ برتر انگلیس داره؟", sentence) == "۱۳ عنوان"
+
+
 def test_a_number_the_question_states_is_not_its_answer() -> None:
     sentence = "فاز ۱ فرودگاه ظرفیت جابجایی ۶/۵ میلیون مسافر را دارد."
     assert typed("فاز ۱ فرودگاه چقدر ظرفیت جابجایی داره؟", sentence) == "۶/۵ میلیون مسافر"
