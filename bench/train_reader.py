@@ -8,7 +8,10 @@ Data (all recorded in models/README.md):
   copied): the "train" part of its 40 contexts (qa.evaluate.dev_split, a fixed permutation); the
   "calibration" part is kept for calibration, the "eval" part for evaluation, and neither
   is ever trained on;
-- "no answer" examples made by pairing each question with another paragraph of its file.
+- "no answer" examples made by pairing each question with another paragraph of its file;
+- near-miss "no answer" examples (`--near-miss SHARE`): an answerable question over its own
+  paragraph with the sentence holding the answer taken out, so the rest still shares the
+  question's topic and words (the kind of unanswerable question the dev set asks).
 
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
@@ -44,6 +47,7 @@ from embeddings.reader_net import (  # noqa: E402
     embed_tokens,
     encode_windows,
     head_outputs,
+    load_trained_state,
     run_layers,
     trained_state,
 )
@@ -119,6 +123,35 @@ def written_examples(pattern: str = "*.jsonl") -> list[Example]:
                     if rng.random() < NEGATIVE_SHARE and len(rows) > 1:
                         other = rows[rng.choice([j for j in range(len(rows)) if j != i])]
                         out.append(Example(question, other["title"], other["context"], None))
+    return out
+
+
+def without_answer_sentence(example: Example) -> Example | None:
+    """`example`'s question over its paragraph with the sentence holding the answer removed:
+    a near miss that must be read as "no answer". None when the paragraph has one sentence or
+    the answer's text also stands in another sentence."""
+    if example.answer is None:
+        return None
+    spans = sentences(example.text)
+    hit = [s for s in spans if s.start <= example.answer[0] < s.end]
+    if len(spans) < 2 or not hit:
+        return None
+    rest = " ".join(s.text for s in spans if s is not hit[0])
+    if example.text[example.answer[0] : example.answer[1]] in rest:
+        return None
+    return Example(example.question, example.title, rest, None)
+
+
+def near_misses(examples: list[Example], share: float) -> list[Example]:
+    """Near-miss "no answer" examples for about `share` of the answerable ones (drawn by a
+    seeded hash of the question and paragraph, so adding data leaves earlier draws as they were)."""
+    out = []
+    for e in examples:
+        digest = hashlib.sha1(f"{SEED}:{e.question}:{e.text}".encode()).digest()
+        if int.from_bytes(digest[:4], "big") / 2**32 < share:
+            miss = without_answer_sentence(e)
+            if miss is not None:
+                out.append(miss)
     return out
 
 
@@ -240,6 +273,7 @@ def train(args: argparse.Namespace) -> None:
     model.eval()
     split = dev_split(DEV)
     examples = written_examples(args.data) + dev_examples(split["train"])
+    examples += near_misses(examples, args.near_miss)
     items = [t for e in examples for t in targets(tokenizer, e)]
     print(
         f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
@@ -267,7 +301,12 @@ def train(args: argparse.Namespace) -> None:
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
     )
     first_epoch = 0
-    if args.warm_start:  # go on from an earlier run's layers and heads, with a new optimizer and schedule
+    if args.warm_start and args.warm_start.is_dir():  # a shipped reader folder (models/reader)
+        from safetensors.torch import load_file
+
+        load_trained_state(model, heads, load_file(str(args.warm_start / WEIGHTS_FILE)))
+        print(f"warm start from the reader in {args.warm_start}", flush=True)
+    elif args.warm_start:  # go on from an earlier run's layers and heads, with a new optimizer and schedule
         state = load_checkpoint(args.warm_start, top, heads)
         print(f"warm start from {args.warm_start} (after its epoch {state['epoch'] + 1})", flush=True)
     if args.resume and CHECKPOINT.exists():
@@ -386,7 +425,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--data", default="*.jsonl", help="which bench/reader_data files to train on (a glob)")
-    parser.add_argument("--warm-start", type=Path, help="a checkpoint of an earlier run to train on from")
+    parser.add_argument(
+        "--warm-start",
+        type=Path,
+        help="a checkpoint of an earlier run, or a reader folder (models/reader), to train on from",
+    )
+    parser.add_argument(
+        "--near-miss",
+        type=float,
+        default=0.0,
+        help="share of answerable questions also asked of their paragraph without the answer's sentence",
+    )
     parser.add_argument("--cache-only", action="store_true", help="only cache new windows' frozen-layer outputs")
     parser.add_argument("--eval-only", action="store_true")
     args = parser.parse_args()
