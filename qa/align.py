@@ -18,6 +18,12 @@ part of the fused score and a wrong word is rarely in the right passage alone. P
 matched to English ones are fewer and noisier (a Persian question's words are often inflected
 or split: «پل‌های», «ساخته»).
 
+A Persian question about English text is matched into the English words of the whole corpus
+instead (`WordAligner.vocabulary`, `align_to`; up to QA_ALIGN_VOCABULARY words): the model ranks
+an English paragraph so low for a Persian question that it is rarely among the first search's
+best (`bench/align_retrieval.py`: hit@1 0.119 matched into the best passages, 0.381 into the
+vocabulary).
+
 Word vectors are cached per process (`CACHE_SIZE` words), so a corpus's words are embedded once.
 
 Example (the shape of it; the matches depend on the model):
@@ -31,7 +37,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,11 +145,42 @@ class WordAligner:
             words, targets = latin_words(question), persian_words(texts)
         else:
             words = persian_words([question])
-            targets = list(dict.fromkeys(w for t in texts if is_english(t) for w in latin_words(t)))
+            targets = english_words(texts)
         if len(targets) < 2 or not words:
             return Alignment(())
-        sims = self.vectors(words, True) @ self.vectors(targets, False).T
-        best = sims.argmax(axis=1)
-        top = sims[np.arange(len(words)), best]
-        z = (top - sims.mean(axis=1)) / (sims.std(axis=1) + 1e-6)
-        return Alignment(tuple((w, targets[j], float(s)) for w, j, s in zip(words, best, z, strict=True) if s >= MIN_Z))
+        return _match(words, self.vectors(words, True), targets, self.vectors(targets, False))
+
+    def vocabulary(self, texts: Iterable[str]) -> Vocabulary:
+        """The English words of `texts` with their vectors, to match Persian questions into."""
+        words = english_words(texts)
+        return Vocabulary(tuple(words), self.vectors(words, False) if words else np.zeros((0, 0), np.float32))
+
+    def align_to(self, question: str, vocabulary: Vocabulary) -> Alignment:
+        """A Persian question's content words matched into a whole vocabulary (as `align`)."""
+        words = persian_words([question])
+        if len(vocabulary.words) < 2 or not words:
+            return Alignment(())
+        return _match(words, self.vectors(words, True), list(vocabulary.words), vocabulary.vectors)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """A corpus's English words and their vectors (passage role), embedded once."""
+
+    words: tuple[str, ...]
+    vectors: np.ndarray
+
+
+def english_words(texts: Iterable[str]) -> list[str]:
+    """The words of the English texts among `texts`, each once."""
+    return list(dict.fromkeys(w for t in texts if is_english(t) for w in latin_words(t)))
+
+
+def _match(words: Sequence[str], vectors: np.ndarray, targets: Sequence[str], target_vectors: np.ndarray) -> Alignment:
+    """Each word whose best match among the targets stands MIN_Z standard deviations above its
+    mean cosine with them."""
+    sims = vectors @ target_vectors.T
+    best = sims.argmax(axis=1)
+    top = sims[np.arange(len(words)), best]
+    z = (top - sims.mean(axis=1)) / (sims.std(axis=1) + 1e-6)
+    return Alignment(tuple((w, targets[j], float(s)) for w, j, s in zip(words, best, z, strict=True) if s >= MIN_Z))

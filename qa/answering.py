@@ -7,13 +7,14 @@ reads a `Store`, a `VectorSearch` and a `LexicalSearch` and never knows which en
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from qa.align import WordAligner, alignment_target, is_english
+from qa.align import Vocabulary, WordAligner, alignment_target, english_words, is_english
 from qa.answer import (
     PASSAGES_READ,
     SentenceChoices,
@@ -63,6 +64,8 @@ class Answerer:
         self.fusion = Fusion.HYBRID
         self.reader_enabled = True  # `qa eval --readers` turns the trained reader off to compare
         self._aligner: tuple[str, WordAligner] | None = None  # (the model it embeds with, it)
+        self._vocabulary: tuple[tuple[str, int], Vocabulary | None] | None = None  # ((model, generation), it)
+        self._vocabulary_lock = threading.Lock()
 
     @property
     def reader(self) -> ExtractiveReader | None:
@@ -119,6 +122,21 @@ class Answerer:
             self._aligner = (model, aligner)
         return self._aligner[1]
 
+    def english_vocabulary(self) -> Vocabulary | None:
+        """The corpus's English words with their vectors, for Persian questions (qa.align); None
+        when it holds fewer than two or more than QA_ALIGN_VOCABULARY. Read again after every
+        write to the store and with another model; only words not yet embedded cost time."""
+        limit = self.settings.align_vocabulary
+        if not limit:
+            return None
+        key = (self.embedding.model_name, self.backend.store.generation)
+        with self._vocabulary_lock:
+            if self._vocabulary is None or self._vocabulary[0] != key:
+                texts = (text for rows in self.backend.store.iter_passages() for _, text, _, _ in rows)
+                words = english_words(texts)
+                self._vocabulary = (key, self.aligner.vocabulary(words) if 2 <= len(words) <= limit else None)
+            return self._vocabulary[1]
+
     def _rank(self, qvec: np.ndarray, terms: list[str], k: int, language: str) -> list[Passage]:
         """The k best passages; with QA_CROSS_LANGUAGE_OFFSET, a passage in the other language
         than the question's (English or Persian) has that added to its score: the model scores
@@ -143,7 +161,8 @@ class Answerer:
     def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
         """The ranked passages, the question's vector and its words. An English question over
         Persian text (or a Persian one over English text) is searched twice: the words its words
-        were matched to in the first search's best passages (qa.align) join its words, so BM25
+        were matched to in the first search's best passages (qa.align; for a Persian question,
+        in the corpus's English vocabulary when it is small enough) join its words, so BM25
         finds something the second time. The words returned are the question's own, what the
         selector's features were fitted on."""
         self.check_model()
@@ -155,8 +174,15 @@ class Answerer:
         passages = self._rank(qvec, terms, max(k, reach), language)
         texts = [p.paragraph.text for p in passages[:reach]]
         target = alignment_target(language, texts) if reach else None
-        if target and self.fusion != Fusion.DENSE:
-            found = self.aligner.align(question, texts, target).matches()
+        vocabulary = self.english_vocabulary() if language == "fa" and reach else None
+        if (target or vocabulary) and self.fusion != Fusion.DENSE:
+            # A Persian question's passage in English is often far down the first search (the
+            # model ranks English text low for it), so its words are matched into every
+            # English word of a corpus small enough, not only into its best passages' words.
+            if vocabulary is not None:
+                found = self.aligner.align_to(question, vocabulary).matches()
+            else:
+                found = self.aligner.align(question, texts, target or "fa").matches()
             if found:
                 # Added, not replacing: the question's own words still find passages in its
                 # language, and BM25's weight grows with the share of its words the corpus holds.

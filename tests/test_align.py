@@ -163,3 +163,35 @@ def test_a_passage_in_the_other_language_gets_the_offset(empty_service: QAServic
         (same,) = set(before) - {other}
         assert after[same] == pytest.approx(before[same]), question
         assert list(after.values()) == sorted(after.values(), reverse=True), "best first, the offset counted"
+
+
+def test_a_persian_question_is_matched_into_every_english_word_of_the_corpus(empty_service: QAService) -> None:
+    # The Persian paragraph on the same river ranks first, so with one passage read the English
+    # one is not among the first search's best: only the corpus's vocabulary can match into it.
+    empty_service.ingest_text(ZAYANDEH, doc_id="zayandeh-fa", title="زاینده‌رود")
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    empty_service.ingest_text(ENGLISH, doc_id="zayandeh-en", title="Zayandeh River")
+    settings = empty_service.settings
+    settings.align_passages = 1
+    question = "پل‌های تاریخی این رودخانه در دوره کدام سلسله ساخته شدند؟"
+    assert empty_service.search(question, top_k=1)[0].paragraph.doc_id == "zayandeh-fa"
+    assert lexical_scores(empty_service, question)["zayandeh-en"] > 0, "BM25 found it by «تاریخی» ~ Historic ..."
+    settings.align_vocabulary = 0
+    assert lexical_scores(empty_service, question)["zayandeh-en"] == 0, "its passages' words alone: none English"
+
+
+def test_the_vocabulary_follows_the_corpus_and_its_limit(empty_service: QAService) -> None:
+    answerer = empty_service.answerer
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    assert answerer.english_vocabulary() is None, "no English text, nothing to match into"
+    empty_service.ingest_text(ENGLISH, doc_id="zayandeh-en", title="Zayandeh River")
+    vocabulary = answerer.english_vocabulary()
+    assert vocabulary is not None and "Historic" in vocabulary.words
+    assert vocabulary.vectors.shape == (len(vocabulary.words), empty_service.embedding.embedder.dim)
+    assert "Penguins" not in vocabulary.words
+    empty_service.ingest_text("Penguins live in the cold south and cannot fly at all.", doc_id="penguins")
+    vocabulary = answerer.english_vocabulary()
+    assert vocabulary is not None and "Penguins" in vocabulary.words, "read again after a write"
+    empty_service.settings.align_vocabulary = len(vocabulary.words)
+    empty_service.ingest_text("Albatrosses glide over the ocean for days.", doc_id="albatross")
+    assert answerer.english_vocabulary() is None, "more words than QA_ALIGN_VOCABULARY: the passages' words only"
