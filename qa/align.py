@@ -150,9 +150,8 @@ class WordAligner:
             return Alignment(())
         return _match(words, self.vectors(words, True), targets, self.vectors(targets, False))
 
-    def vocabulary(self, texts: Iterable[str]) -> Vocabulary:
-        """The English words of `texts` with their vectors, to match Persian questions into."""
-        words = english_words(texts)
+    def vocabulary(self, words: Sequence[str]) -> Vocabulary:
+        """These words (a corpus's `english_words`) with their vectors, to match Persian questions into."""
         return Vocabulary(tuple(words), self.vectors(words, False) if words else np.zeros((0, 0), np.float32))
 
     def align_to(self, question: str, vocabulary: Vocabulary) -> Alignment:

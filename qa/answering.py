@@ -172,21 +172,21 @@ class Answerer:
         language = detect_language(question)
         reach = self.settings.align_passages
         passages = self._rank(qvec, terms, max(k, reach), language)
-        texts = [p.paragraph.text for p in passages[:reach]]
-        target = alignment_target(language, texts) if reach else None
-        vocabulary = self.english_vocabulary() if language == "fa" and reach else None
-        if (target or vocabulary) and self.fusion != Fusion.DENSE:
+        found: list[str] = []
+        if reach and self.fusion != Fusion.DENSE:
+            texts = [p.paragraph.text for p in passages[:reach]]
             # A Persian question's passage in English is often far down the first search (the
             # model ranks English text low for it), so its words are matched into every
             # English word of a corpus small enough, not only into its best passages' words.
+            vocabulary = self.english_vocabulary() if language == "fa" else None
             if vocabulary is not None:
                 found = self.aligner.align_to(question, vocabulary).matches()
-            else:
-                found = self.aligner.align(question, texts, target or "fa").matches()
-            if found:
-                # Added, not replacing: the question's own words still find passages in its
-                # language, and BM25's weight grows with the share of its words the corpus holds.
-                passages = self._rank(qvec, terms + [t for t in found if t not in terms], k, language)
+            elif target := alignment_target(language, texts):
+                found = self.aligner.align(question, texts, target).matches()
+        if found:
+            # Added, not replacing: the question's own words still find passages in its
+            # language, and BM25's weight grows with the share of its words the corpus holds.
+            passages = self._rank(qvec, terms + [t for t in found if t not in terms], k, language)
         return passages[:k], qvec, terms
 
     def sentence_choices(
