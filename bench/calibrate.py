@@ -15,6 +15,7 @@ for `qa eval --unseen`.
 
     .venv/bin/python bench/calibrate.py --data-dir /tmp/qa-calibrate   # ~5 min
     .venv/bin/python bench/calibrate.py --cached                       # refit on the last run's signals
+    .venv/bin/python bench/calibrate.py --cached --keep-weights        # only set the biases again
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import fitting_corpus  # noqa: E402
 
-from qa.answer import SIGNAL_NAMES  # noqa: E402
+from qa.answer import CALIBRATION, SIGNAL_NAMES  # noqa: E402
 from qa.evaluate import Question  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.text import detect_language  # noqa: E402
@@ -70,7 +71,7 @@ def signal_rows(
 
 
 def fit_per_language(
-    rows: dict[str, Rows], answer_rate: float, threshold: float
+    rows: dict[str, Rows], answer_rate: float, threshold: float, keep: np.ndarray | None = None
 ) -> dict[str, tuple[np.ndarray, float, dict[str, float]]]:
     """One logistic fit over every part's and language's (signals, answerable) rows, then a
     bias per language.
@@ -78,12 +79,13 @@ def fit_per_language(
     `rows` is {part: {language: (signals, answerable)}}. Each language's bias is shifted so
     that `threshold` answers `answer_rate` of its answerable questions of the "calibration"
     part: a confidence then means the same in every language. Shared weights because a
-    language with few calibration questions (English here) cannot fit its own.
+    language with few calibration questions (English here) cannot fit its own. With `keep`,
+    those weights are kept and only the biases are set.
     Returns {language: (weights, bias, {part: share of unanswerable refused at the threshold})}.
     """
     x = np.concatenate([r[0] for part in rows.values() for r in part.values()])
     y = np.concatenate([r[1] for part in rows.values() for r in part.values()])
-    weights, bias = fit_logistic(x, y)
+    weights, bias = fit_logistic(x, y) if keep is None else (keep, 0.0)
     target = float(np.log(threshold / (1 - threshold)))
     out = {}
     for language, (xl, yl) in rows["calibration"].items():
@@ -104,6 +106,9 @@ def main() -> None:
     parser.add_argument("--answer-rate", type=float, default=0.9)
     parser.add_argument("--threshold", type=float, default=0.53, help="QA_MIN_CONFIDENCE's default")
     parser.add_argument("--cached", action="store_true", help=f"reuse the signals of the last run ({CACHE})")
+    parser.add_argument(
+        "--keep-weights", action="store_true", help="keep qa/answer.py's weights, set only each language's bias"
+    )
     args = parser.parse_args()
 
     if args.cached:
@@ -116,7 +121,8 @@ def main() -> None:
             rows[part] = signal_rows(service, runs, SIGNAL_NAMES)
         CACHE.parent.mkdir(exist_ok=True)
         CACHE.write_bytes(pickle.dumps(rows))
-    for language, (w, b, abstained) in fit_per_language(rows, args.answer_rate, args.threshold).items():
+    keep = np.asarray(CALIBRATION["fa"].weights) if args.keep_weights else None
+    for language, (w, b, abstained) in fit_per_language(rows, args.answer_rate, args.threshold, keep).items():
         weights = ", ".join(f"{v:.2f}" for v in w)
         sizes = ", ".join(f"{part} {len(by_language[language][1])}" for part, by_language in rows.items())
         refused = ", ".join(f"{part} {share:.1%}" for part, share in abstained.items())

@@ -200,7 +200,8 @@ class Answerer:
         weights = question_weights(terms, dict(zip(unique, lexical.idf(unique).tolist(), strict=True)))
         names = name_weights(latin_names(question, stopwords()))
         scale = lexical.coverage(terms) ** 2
-        return sentence_choices(top, tables, qvec, weights, names, scale, answer_type(question))
+        kind = answer_type(question)
+        return sentence_choices(top, tables, qvec, weights, names, scale, kind, detect_language(question))
 
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str

@@ -2,8 +2,9 @@
 multilingual model: an English question's content words are matched to the Persian words they
 mean (and a Persian question's to English ones), a word without a match and the question words
 are not, each word is embedded once, the service's search finds a Persian passage for an English
-question by those words (BM25) and leaves a Persian question over Persian text alone, and a
-passage in the other language than the question's gets the cross-language offset."""
+question by those words (BM25) and leaves a Persian question over Persian text alone, a
+passage in the other language than the question's gets the cross-language offset, and its
+sentences compete with the question's own language's on one scale."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from embeddings.e5 import E5Embedder
+from qa import answer
 from qa.align import MIN_Z, Alignment, WordAligner, alignment_target, latin_words, persian_words
 from qa.service import QAService
 
@@ -195,3 +197,33 @@ def test_the_vocabulary_follows_the_corpus_and_its_limit(empty_service: QAServic
     empty_service.settings.align_vocabulary = len(vocabulary.words)
     empty_service.ingest_text("Albatrosses glide over the ocean for days.", doc_id="albatross")
     assert answerer.english_vocabulary() is None, "more words than QA_ALIGN_VOCABULARY: the passages' words only"
+
+
+GOLESTAN = (
+    "کاخ گلستان در مرکز شهر تهران قرار دارد و از بناهای دوره قاجار است. "
+    "این کاخ در سال ۲۰۱۳ در فهرست میراث جهانی یونسکو ثبت شد."
+)
+
+
+def test_sentences_of_both_languages_compete_on_one_scale(
+    empty_service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The model scores a Persian question lower against English text than against Persian text of
+    # the same meaning: without the offset the Persian passages' sentences win on form.
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    empty_service.ingest_text(GOLESTAN, doc_id="golestan", title="کاخ گلستان")
+    empty_service.ingest_text(ENGLISH, doc_id="zayandeh-en", title="Zayandeh River")
+    question = "کشاورزان شرق اصفهان به چه چیزی اعتراض کرده‌اند؟"
+    bridges = "پل‌های تاریخی زاینده‌رود در دوره کدام سلسله ساخته شدند؟"
+    asked = {}
+    for offset in (0.0, answer.CROSS_LANGUAGE_COSINE):  # the shipped offset last: it stays for the rest
+        monkeypatch.setattr(answer, "CROSS_LANGUAGE_COSINE", offset)
+        asked[offset] = [empty_service.ask(q, min_confidence=0) for q in (question, bridges)]
+    (farmers_before, built_before), (farmers, built) = asked.values()
+    assert farmers_before.citations[0].doc_id == "league", "the Persian sentence won on form"
+    assert farmers.citations[0].doc_id == "zayandeh-en"
+    assert "Safavid" in built.answer and built.confidence > built_before.confidence
+    assert built.signals["missing_word"] == 0, "English text lacks every Persian word: no sign of a missing fact"
+    dated = empty_service.ask("پل‌های تاریخی زاینده‌رود در سال ۱۳۵۰ در دوره کدام سلسله ساخته شدند؟", min_confidence=0)
+    assert dated.citations[0].doc_id == "zayandeh-en"
+    assert dated.signals["missing_word"] > 0, "but a number it lacks is one"
