@@ -36,7 +36,7 @@ from qa.models import Answer, Citation, Passage
 from qa.reader import ExtractiveReader, ReaderBlend, TrainedReader, candidate_logits
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
-from qa.text import detect_language, require_unicode, stopwords, tokens
+from qa.text import compound_terms, detect_language, require_unicode, stopwords, tokens
 from qa.transliterate import latin_names, name_weights
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,14 @@ class Answerer:
             passages.sort(key=lambda p: (-p.score, p.paragraph.id))
         return passages[:k]
 
+    def terms(self, question: str) -> list[str]:
+        """The question's search terms: its tokens, with words it writes apart that the corpus
+        writes as one joined («بین المللی» -> «بینالمللی»; qa.text.compound_terms)."""
+        terms = tokens(question)
+        lexical = self.backend.lexical
+        joined, parts = compound_terms(question, lambda term: lexical.coverage([term]) > 0)
+        return [t for t in terms if t not in parts] + joined if joined else terms
+
     def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:
         """The ranked passages, the question's vector and its words. An English question over
         Persian text (or a Persian one over English text) is searched twice: the words its words
@@ -168,7 +176,7 @@ class Answerer:
         self.check_model()
         self.backend.refresh()
         qvec = self.embedding.embed_query(question)
-        terms = tokens(question)
+        terms = self.terms(question)
         language = detect_language(question)
         reach = self.settings.align_passages
         passages = self._rank(qvec, terms, max(k, reach), language)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -199,6 +200,35 @@ def match_key(term: str) -> str:
 def match_keys(text: str) -> set[str]:
     """The match keys of a text's tokens: what an answer span is compared to its question by."""
     return {match_key(t) for t in tokens(text)}
+
+
+def compound_terms(text: str, held: Callable[[str], bool]) -> tuple[list[str], set[str]]:
+    """Words a question writes apart that the corpus writes as one ("بین المللی" for «بین‌المللی»,
+    "صلاح الدین", "سر دبیر"): the joined terms some paragraph holds (`held`), and the question's
+    terms that are only their parts (no paragraph holds them alone). People type a space where
+    the text has a ZWNJ or nothing, and a part alone («المللی») matches nothing: it would count
+    as the rarest question word the paragraph lacks.
+
+    Two Persian words are joined when the second is a term and the first is one too or a part
+    is held nowhere alone: «در ابتدا» is a preposition before a word, not a compound.
+
+    Example:
+        >>> compound_terms("فرودگاه بین المللی کجاست", {"بینالمللی", "فرودگاه"}.__contains__)
+        (['بینالمللی'], {'المللی'})
+    """
+    words = [w for w in text.split() if _PERSIAN_LETTERS.search(w)]
+    joined: list[str] = []
+    parts: set[str] = set()
+    for first, second in zip(words, words[1:], strict=False):
+        head, tail = tokens(first), tokens(second)
+        whole = tokens(first + "\u200c" + second)
+        if len(head) > 1 or len(tail) != 1 or len(whole) != 1 or whole[0] in head + tail or not held(whole[0]):
+            continue
+        alone = {t for t in head + tail if not held(t)}
+        if head or alone:
+            joined.append(whole[0])
+            parts |= alone
+    return joined, parts
 
 
 def script_counts(text: str) -> tuple[int, int]:

@@ -88,6 +88,21 @@ def test_unchanged_reingest_writes_nothing_and_ids_survive_deletes(empty_backend
     assert [p.id for p in service.document("b")[1]] == b_ids == paragraph_ids(service)
 
 
+def test_words_typed_apart_find_the_compound_the_text_writes_as_one(empty_backend_service: QAService) -> None:
+    service = empty_backend_service
+    service.ingest_text(
+        "فرودگاه بین‌المللی دوبی فرودگاه اصلی شهر دوبی است. سردبیر مجله تایم ادوارد فلسنتال است.",
+        doc_id="dubai",
+    )
+    service.ingest_text("فرودگاه کوچکی درشهر شارجه هم ساخته شد.", doc_id="small")
+    terms = service.answerer.terms("سر دبیر مجله بین المللی کیست؟")
+    assert {"سردبیر", "بینالمللی"} <= set(terms), "joined as the corpus writes them"
+    assert not {"المللی", "سر", "دبیر"} & set(terms), "a part no paragraph holds alone is no word of the question"
+    assert service.answerer.terms("در شهر دوبی چه ساخته شد؟") == ["شهر", "دوبی", "ساخته"], "a preposition joins nothing"
+    (passage,) = service.search("بین المللی", top_k=1)
+    assert passage.paragraph.doc_id == "dubai" and passage.lexical > 0
+
+
 def test_answers_cite_the_stored_text(backend_service: QAService) -> None:
     answer = backend_service.ask("بشار اسد با چه کسی تلفنی گفتگو کرد؟")
     assert answer.answered and answer.citations

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.text import ZWNJ, Span, clauses, detect_language, normalize, sentences, tokens
+from qa.text import ZWNJ, Span, clauses, compound_terms, detect_language, normalize, sentences, tokens
 
 
 def test_arabic_yeh_and_kaf_fold_to_persian() -> None:
@@ -89,6 +89,27 @@ def test_spoken_question_words_are_not_search_terms() -> None:
     assert tokens("چه کسایی کاخ باکینگهام رو توسعه دادن؟") == ["کاخ", "باکینگهام", "توسعه"]
     assert tokens("مساحت فرودگاه دوبی چقدره؟") == ["مساحت", "فرودگاه", "دوبی"]
     assert tokens("شرکت ماهان چندتا هواپیما داره؟") == ["شرکت", "ماهان", "هواپیما"]
+
+
+def test_words_typed_apart_are_joined_where_the_corpus_writes_them_as_one() -> None:
+    corpus = {
+        "بینالمللی",
+        "فرودگاه",
+        "صلاحالدین",
+        "صلاح",
+        "سردبیر",
+        "سر",
+        "دبیر",
+        "مجله",
+        "درابتدا",
+        "ابتدا",
+    }.__contains__
+    assert compound_terms("فرودگاه بین المللی کجاست؟", corpus) == (["بینالمللی"], {"المللی"})
+    assert compound_terms("صلاح الدین ایوبی که بود", corpus) == (["صلاحالدین"], {"الدین"})
+    assert compound_terms("سر دبیر مجله", corpus) == (["سردبیر"], set()), "a part the corpus holds alone stays"
+    assert compound_terms("در ابتدا", corpus) == ([], set()), "a preposition before a word held alone"
+    assert compound_terms("بین المللی", set().__contains__) == ([], set()), "only what the corpus writes as one"
+    assert compound_terms("New York", {"newyork"}.__contains__) == ([], set()), "Persian words only"
 
 
 def test_punctuation_is_not_a_token() -> None:
