@@ -60,7 +60,16 @@ OUT = REPO / "models" / "reader"
 CHECKPOINT = REPO / "bench" / "out" / "reader-checkpoint.pt"
 LOWER_CACHE = REPO / "bench" / "out" / "reader-lower-windows.pt"  # frozen-layer outputs by window
 SEED = 13
-FIRST_TRAINED_LAYER = 9
+FIRST_TRAINED_LAYER = 9  # the default: layers 9-11 train (--first-layer)
+
+
+def lower_cache(first_layer: int) -> Path:
+    """Where the outputs of the layers below `first_layer` are cached (one file per depth)."""
+    if first_layer == FIRST_TRAINED_LAYER:
+        return LOWER_CACHE
+    return LOWER_CACHE.with_name(f"{LOWER_CACHE.stem}-below-{first_layer}{LOWER_CACHE.suffix}")
+
+
 NEGATIVE_SHARE = 0.3
 
 
@@ -194,13 +203,14 @@ def window_key(window: Window) -> str:
     return hashlib.sha1(np.asarray(window.ids, dtype=np.int32).tobytes()).hexdigest()
 
 
-def cache_lower(model, items: list[Target], pad: int, size: int) -> dict[str, object]:
+def cache_lower(model, items: list[Target], pad: int, size: int, first_layer: int) -> dict[str, object]:
     """The frozen layers' output (fp16, unpadded) of every window, computed once per window and
     kept across runs: adding data computes only the new windows' outputs."""
     import torch
 
+    path = lower_cache(first_layer)
     windows = {window_key(t.window): t.window for t in items}
-    kept = torch.load(LOWER_CACHE) if LOWER_CACHE.exists() else {}
+    kept = torch.load(path) if path.exists() else {}
     cache = {k: v for k, v in kept.items() if k in windows}  # windows of data since edited are dropped
     todo = sorted(((k, w) for k, w in windows.items() if k not in cache), key=lambda kv: len(kv[1].ids))
     started = time.time()
@@ -209,14 +219,14 @@ def cache_lower(model, items: list[Target], pad: int, size: int) -> dict[str, ob
         batch = batch_tensors([w for _, w in chunk], pad)
         with torch.no_grad():
             hidden = embed_tokens(model, batch["input_ids"])
-            hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer[:FIRST_TRAINED_LAYER])
+            hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer[:first_layer])
         for b, (key, window) in enumerate(chunk):
             cache[key] = hidden[b, : len(window.ids)].half().clone()
         if n % 20 == 0:
             print(f"cached {at + len(chunk)} of {len(todo)} new windows, {time.time() - started:.0f} s", flush=True)
     if todo or len(cache) < len(kept):
-        LOWER_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(cache, LOWER_CACHE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(cache, path)
     print(f"{len(todo)} new windows cached in {time.time() - started:.0f} s ({len(cache)} in the cache)", flush=True)
     return cache
 
@@ -280,7 +290,7 @@ def train(args: argparse.Namespace) -> None:
         f"{sum(t.choice > 0 for t in items)} with an answer",
         flush=True,
     )
-    cache = cache_lower(model, items, tokenizer.pad, args.batch)
+    cache = cache_lower(model, items, tokenizer.pad, args.batch, args.first_layer)
     if args.cache_only:
         return
     groups = batches(items, args.batch, rng)
@@ -288,7 +298,7 @@ def train(args: argparse.Namespace) -> None:
     cached = [(group, *batch_lower(cache, group, tokenizer.pad, width)) for group in groups]
     del cache
 
-    top = torch.nn.ModuleList(model.encoder.layer[FIRST_TRAINED_LAYER:])
+    top = torch.nn.ModuleList(model.encoder.layer[args.first_layer :])
     heads = build_heads(model.config.hidden_size)
     params = [
         {"params": top.parameters(), "lr": args.lr},
@@ -355,9 +365,9 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example], arg
     from safetensors.torch import save_file
 
     OUT.mkdir(parents=True, exist_ok=True)
-    save_file(trained_state(model, heads, FIRST_TRAINED_LAYER), str(OUT / WEIGHTS_FILE))
+    save_file(trained_state(model, heads, args.first_layer), str(OUT / WEIGHTS_FILE))
     config = ReaderConfig(
-        FIRST_TRAINED_LAYER,
+        args.first_layer,
         calibration={},  # a new reader needs its blend refitted: bench/blend_reader.py --write
         meta={
             "seed": SEED,
@@ -435,6 +445,12 @@ def main() -> None:
         type=float,
         default=0.0,
         help="share of answerable questions also asked of their paragraph without the answer's sentence",
+    )
+    parser.add_argument(
+        "--first-layer",
+        type=int,
+        default=FIRST_TRAINED_LAYER,
+        help="the lowest encoder layer that trains (0-11); the ones below are frozen and cached",
     )
     parser.add_argument("--cache-only", action="store_true", help="only cache new windows' frozen-layer outputs")
     parser.add_argument("--eval-only", action="store_true")
