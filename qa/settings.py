@@ -126,9 +126,9 @@ class Settings(BaseSettings):
         "off",
         description="`trained`: the reader trained from the bundled encoder (models/reader, built by "
         "bench/train_reader.py and bench/blend_reader.py) reads the top passages with the question and "
-        "its log-odds per sentence join the sentence selector's choice and confidence (a few points "
-        "better, ~0.35 s more per question on 2 cores); `off` (default: the blend does not beat the "
-        "selector by the 10 points asked of it, see the README): the sentence selector alone. "
+        "its log-odds per sentence join the sentence selector's choice and confidence (better on the "
+        "dev set, more cautious on news pages, ~0.25 s more per question on 2 cores); `off` (default, "
+        "see the README and models/README.md): the sentence selector alone. "
         "QA_READER_MODEL, when set, takes precedence.",
     )
     reader_dir: Path = Field(REPO_ROOT / "models" / "reader", description="The trained reader's folder.")

@@ -201,4 +201,5 @@ def test_the_shipped_reader_holds_only_its_trained_layers_and_a_blend_per_langua
         keys = list(f.keys())
     layers = {int(k.split(".")[1]) for k in keys if k.startswith("layer.")}
     assert layers and min(layers) == config.first_trained_layer
-    assert (folder / WEIGHTS_FILE).stat().st_size < 8_000_000, "a few MB, not the encoder"
+    # ~1.8 MB per int8 layer: six trained layers and the heads are 11 MB; the bundled encoder is 72 MB at 4 bits.
+    assert (folder / WEIGHTS_FILE).stat().st_size < 12_000_000, "its trained layers, not the encoder"
