@@ -162,8 +162,7 @@ class Answerer:
         """The question's search terms: its tokens, with words it writes apart that the corpus
         writes as one joined («بین المللی» -> «بینالمللی»; qa.text.compound_terms)."""
         terms = tokens(question)
-        lexical = self.backend.lexical
-        joined, parts = compound_terms(question, lambda term: lexical.coverage([term]) > 0)
+        joined, parts = compound_terms(question, self.backend.lexical.held)
         return [t for t in terms if t not in parts] + joined if joined else terms
 
     def _passages(self, question: str, k: int) -> tuple[list[Passage], np.ndarray, list[str]]:

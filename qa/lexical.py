@@ -216,6 +216,11 @@ class BM25Index:
             return 0.0
         return len(self._columns(terms, self._state)) / len(terms)
 
+    def held(self, terms: Sequence[str]) -> set[str]:
+        """The terms some live paragraph holds."""
+        state = self._state
+        return {t for t in terms if len(self._columns([t], state))}
+
     def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, paragraph ids) of the k best-scoring paragraphs, best first."""
         state = self._state

@@ -202,9 +202,10 @@ def match_keys(text: str) -> set[str]:
     return {match_key(t) for t in tokens(text)}
 
 
-def compound_terms(text: str, held: Callable[[str], bool]) -> tuple[list[str], set[str]]:
+def compound_terms(text: str, held: Callable[[list[str]], set[str]]) -> tuple[list[str], set[str]]:
     """Words a question writes apart that the corpus writes as one ("بین المللی" for «بین‌المللی»,
-    "صلاح الدین", "سر دبیر"): the joined terms some paragraph holds (`held`), and the question's
+    "صلاح الدین", "سر دبیر"): the joined terms some paragraph holds (`held`: of some terms, those
+    the corpus holds, asked once for all), and the question's
     terms that are only their parts (no paragraph holds them alone). People type a space where
     the text has a ZWNJ or nothing, and a part alone («المللی») matches nothing: it would count
     as the rarest question word the paragraph lacks.
@@ -213,20 +214,25 @@ def compound_terms(text: str, held: Callable[[str], bool]) -> tuple[list[str], s
     is held nowhere alone: «در ابتدا» is a preposition before a word, not a compound.
 
     Example:
-        >>> compound_terms("فرودگاه بین المللی کجاست", {"بینالمللی", "فرودگاه"}.__contains__)
+        >>> compound_terms("فرودگاه بین المللی کجاست", lambda terms: {"بینالمللی", "فرودگاه"} & set(terms))
         (['بینالمللی'], {'المللی'})
     """
     words = [w for w in text.split() if _PERSIAN_LETTERS.search(w)]
-    joined: list[str] = []
-    parts: set[str] = set()
+    pairs = []  # (the first word's term or none, the second's, the joined term)
     for first, second in zip(words, words[1:], strict=False):
         head, tail = tokens(first), tokens(second)
         whole = tokens(first + "\u200c" + second)
-        if len(head) > 1 or len(tail) != 1 or len(whole) != 1 or whole[0] in head + tail or not held(whole[0]):
-            continue
-        alone = {t for t in head + tail if not held(t)}
-        if head or alone:
-            joined.append(whole[0])
+        if len(head) <= 1 and len(tail) == 1 and len(whole) == 1 and whole[0] not in head + tail:
+            pairs.append((head, tail, whole[0]))
+    if not pairs:
+        return [], set()
+    known = held([t for head, tail, whole in pairs for t in (*head, *tail, whole)])
+    joined: list[str] = []
+    parts: set[str] = set()
+    for head, tail, whole in pairs:
+        alone = {t for t in head + tail if t not in known}
+        if whole in known and (head or alone):
+            joined.append(whole)
             parts |= alone
     return joined, parts
 

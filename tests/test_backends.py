@@ -95,6 +95,7 @@ def test_words_typed_apart_find_the_compound_the_text_writes_as_one(empty_backen
         doc_id="dubai",
     )
     service.ingest_text("فرودگاه کوچکی درشهر شارجه هم ساخته شد.", doc_id="small")
+    assert service.backend.lexical.held(["بینالمللی", "المللی", "سردبیر"]) == {"بینالمللی", "سردبیر"}
     terms = service.answerer.terms("سر دبیر مجله بین المللی کیست؟")
     assert {"سردبیر", "بینالمللی"} <= set(terms), "joined as the corpus writes them"
     assert not {"المللی", "سر", "دبیر"} & set(terms), "a part no paragraph holds alone is no word of the question"

@@ -154,6 +154,10 @@ class LexicalSearch(Protocol):
         """Share of the terms some paragraph holds: 0 means lexical matching cannot help."""
         ...
 
+    def held(self, terms: Sequence[str]) -> set[str]:
+        """The terms some paragraph holds, asked in one read."""
+        ...
+
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         """Inverse document frequency per term; a term no paragraph holds gets the highest."""
         ...

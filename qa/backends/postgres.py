@@ -478,8 +478,11 @@ class PgLexical:
     def coverage(self, terms: Sequence[str]) -> float:
         if not terms:
             return 0.0
-        df = self._df(terms)
-        return sum(1 for t in terms if t in df) / len(terms)
+        held = self.held(terms)
+        return sum(1 for t in terms if t in held) / len(terms)
+
+    def held(self, terms: Sequence[str]) -> set[str]:
+        return set(self._df(terms)) if terms else set()
 
     def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         n, total = self.store.totals()
