@@ -72,7 +72,8 @@ def row_of(service, reader: TrainedReader, q: Question, max_words: int) -> Row |
     if not choices.candidates:
         return None
     language = detect_language(q.text)
-    read = candidate_logits(reader, q.text, [p for p, _, _ in choices.passages], choices.candidates)
+    paragraphs = [p for p, _, _ in choices.passages]
+    read = candidate_logits(reader, q.text, paragraphs, choices.candidates, answerer.contexts(paragraphs))
     golds = [answer_words(a) for a in q.answers if answer_words(a)]
     on_doc = [c.paragraph.doc_id == q.doc_id and bool(golds) for c in choices.candidates]
     gold = [

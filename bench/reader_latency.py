@@ -53,7 +53,7 @@ def main() -> None:
     for i, question in enumerate([questions[0], *questions]):
         passages = [p.paragraph for p in service.search(question, PASSAGES_READ)]
         started = time.perf_counter()
-        reader.sentence_logits(question, passages)
+        reader.sentence_logits(question, passages, service.answerer.contexts(passages))
         took = {"reader, 3 passages": time.perf_counter() - started}
         tokens.append(sum(len(reader._tokenizer.encode_ids(p.text)) for p in passages))
         for label, on in (("ask, reader off", False), ("ask, reader on", True)):

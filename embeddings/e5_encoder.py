@@ -185,7 +185,9 @@ def build_encoder(weights: E5Weights | None = None) -> transformers.BertModel:
 def load_encoder() -> tuple[transformers.BertModel, E5Tokenizer]:
     """The converted encoder (eval mode, fp32) from the cache, converting and checking it on first use."""
     from transformers import BertModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a bar on stderr would break `qa serve`'s JSON log lines
     tokenizer = load_tokenizer()
     folder = encoder_dir()
     if (folder / MARKER).is_file():

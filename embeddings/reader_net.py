@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,73 @@ def encode_windows(
         k = j - 1 if j - 1 > k else j  # overlap by one sentence when more than one fitted
     if not windows:
         windows.append(Window([*head, tokenizer.eos], [None] * (len(head) + 1)))
+    return windows
+
+
+def encode_in_context(
+    tokenizer: E5Tokenizer,
+    question: str,
+    title: str,
+    text: str,
+    sentence_spans: Sequence[tuple[int, int]],
+    before: Sequence[str],
+    after: Sequence[str],
+    max_length: int = MAX_LENGTH,
+) -> list[Window]:
+    """`encode_windows` of a passage read with the sentences around it in its document.
+
+    The reader was trained on long paragraphs: a window holding one short paragraph (a news
+    page's two-sentence paragraph) reads to it like the short tail of a long one, where the
+    answer rarely is, and it gives the right sentence log-odds 3-5 lower. So while a passage
+    leaves room in its window, the nearest sentences of its document (`before` ends with the
+    one just before it, `after` starts with the one just after) fill it, nearest first. They
+    are read, never scored: the windows' sentence slots and offsets are the passage's own.
+    """
+    if not sentence_spans or not (before or after):
+        return encode_windows(tokenizer, question, title, text, sentence_spans, max_length)
+    head = 3 + len(tokenizer.encode_ids(question)[:MAX_QUESTION_TOKENS])
+    head += len(tokenizer.encode_ids(title)[:MAX_TITLE_TOKENS]) if title else 0
+    room = max_length - head - 1 - len(tokenizer.encode_ids(text[sentence_spans[0][0] : sentence_spans[-1][1]]))
+    pre: list[str] = []
+    post: list[str] = []
+    queue = [s for pair in zip_longest(reversed(before), after) for s in pair]
+    for k, piece in enumerate(queue):
+        if piece is None:
+            continue
+        cost = len(tokenizer.encode_ids(piece)) + 1
+        if cost > room:
+            break  # nearest first: a farther sentence never jumps a nearer one that did not fit
+        room -= cost
+        if k % 2 == 0:
+            pre.insert(0, piece)
+        else:
+            post.append(piece)
+    if not (pre or post):
+        return encode_windows(tokenizer, question, title, text, sentence_spans, max_length)
+    shift = sum(len(piece) + 1 for piece in pre)
+    joined = " ".join([*pre, text, *post])
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for piece in pre:
+        spans.append((at, at + len(piece)))
+        at += len(piece) + 1
+    own = len(spans)
+    spans.extend((start + shift, end + shift) for start, end in sentence_spans)
+    at = shift + len(text) + 1
+    for piece in post:
+        spans.append((at, at + len(piece)))
+        at += len(piece) + 1
+    windows = encode_windows(tokenizer, question, title, joined, spans, max_length)
+    mine = range(own, own + len(sentence_spans))
+    lo, hi = shift, shift + len(text)
+    for window in windows:
+        kept = [(slot, k - own) for slot, k in zip(window.sentences, window.sentence_index, strict=True) if k in mine]
+        window.sentences = [slot for slot, _ in kept]
+        window.sentence_index = [k for _, k in kept]
+        window.offsets = [
+            (o[0] - shift, o[1] - shift) if o is not None and lo <= o[0] and o[1] <= hi else None
+            for o in window.offsets
+        ]
     return windows
 
 

@@ -32,8 +32,16 @@ from qa.answer_type import answer_type
 from qa.backends.base import Backend
 from qa.embedding import Embedding
 from qa.errors import InvalidInput, ModelUnavailable
-from qa.models import Answer, Citation, Passage
-from qa.reader import ExtractiveReader, ReaderBlend, TrainedReader, candidate_logits
+from qa.models import Answer, Citation, Paragraph, Passage
+from qa.reader import (
+    CONTEXT_REACH,
+    Context,
+    ExtractiveReader,
+    ReaderBlend,
+    TrainedReader,
+    candidate_logits,
+    reading_contexts,
+)
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.text import compound_terms, detect_language, require_unicode, stopwords, tokens
@@ -210,6 +218,11 @@ class Answerer:
         kind = answer_type(question)
         return sentence_choices(top, tables, qvec, weights, names, scale, kind, detect_language(question))
 
+    def contexts(self, paragraphs: list[Paragraph]) -> list[Context]:
+        """The text around each paragraph in its document, which the trained reader reads a
+        short paragraph with (`embeddings.reader_net.encode_in_context`)."""
+        return reading_contexts(paragraphs, self.backend.store.neighbours(paragraphs, CONTEXT_REACH))
+
     def _select_span(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str], language: str
     ) -> Found:
@@ -223,7 +236,7 @@ class Answerer:
         logits = None
         if reader is not None and blend is not None and choices.candidates:
             paragraphs = [p for p, _, _ in choices.passages]
-            logits = candidate_logits(reader, question, paragraphs, choices.candidates)
+            logits = candidate_logits(reader, question, paragraphs, choices.candidates, self.contexts(paragraphs))
         choice = choose_span(choices, ranker_for(language), logits, blend.beta if blend else 0.0)
         if choice is None:
             return None

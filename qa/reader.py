@@ -27,6 +27,21 @@ MAX_LENGTH = 384
 STRIDE = 128
 MAX_ANSWER_TOKENS = 30
 TOP_TOKENS = 20
+CONTEXT_REACH = 2  # paragraphs either side a short passage may be read with (TrainedReader)
+
+Context = tuple[Sequence[str], Sequence[str]]  # sentences before a passage (nearest last), after it (nearest first)
+
+
+def reading_contexts(paragraphs: Sequence[Paragraph], neighbours: dict[int, list[Paragraph]]) -> list[Context]:
+    """Per paragraph, the citable sentences of its neighbours (`Store.neighbours`) before and
+    after it: what `TrainedReader` reads a short passage with."""
+    out: list[Context] = []
+    for paragraph in paragraphs:
+        around = sorted(neighbours.get(paragraph.id, []), key=lambda q: q.n)
+        before = [s.text for q in around if q.n < paragraph.n for s in sentences(q.text, q.citable_start)]
+        after = [s.text for q in around if q.n > paragraph.n for s in sentences(q.text, q.citable_start)]
+        out.append((before, after))
+    return out
 
 
 @dataclass(slots=True)
@@ -194,11 +209,14 @@ class TrainedReader:
         self._torch = torch
         self.name = str(folder)
 
-    def sentence_logits(self, question: str, paragraphs: Sequence[Paragraph]) -> list[dict[int, float]]:
+    def sentence_logits(
+        self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
+    ) -> list[dict[int, float]]:
         """Per paragraph, each citable sentence's log-odds of answering the question against
         its window's "no answer" (by the sentence's start offset; a sentence read in two
-        windows keeps its better score): what the sentence selector weighs beside its own."""
-        read = self._forward(question, paragraphs)
+        windows keeps its better score): what the sentence selector weighs beside its own.
+        `contexts` (one per paragraph) is the text around each in its document."""
+        read = self._forward(question, paragraphs, contexts)
         out: list[dict[int, float]] = [{} for _ in paragraphs]
         if read is None:
             return out
@@ -210,17 +228,21 @@ class TrainedReader:
                 scores[start] = max(scores.get(start, logit), logit)
         return out
 
-    def _forward(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderPass | None:
-        """The windows of the paragraphs read with the question, and the heads' outputs."""
-        from embeddings.reader_net import batch_tensors, embed_tokens, encode_windows, head_outputs, run_layers
+    def _forward(
+        self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
+    ) -> ReaderPass | None:
+        """The windows of the paragraphs read with the question (each with its context, when
+        given), and the heads' outputs."""
+        from embeddings.reader_net import batch_tensors, embed_tokens, encode_in_context, head_outputs, run_layers
 
         windows, owners, spans_of = [], [], []
         for rank, paragraph in enumerate(paragraphs):
             # A glued date stamp or agency tag (before citable_start) is never read as an answer.
             spans = [(s.start, s.end) for s in sentences(paragraph.text, paragraph.citable_start)]
             spans_of.append(spans)
-            for window in encode_windows(
-                self._tokenizer, question, paragraph.title, paragraph.text, spans, self.config.max_length
+            before, after = contexts[rank] if contexts else ((), ())
+            for window in encode_in_context(
+                self._tokenizer, question, paragraph.title, paragraph.text, spans, before, after, self.config.max_length
             ):
                 if window.sentences:
                     windows.append(window)
@@ -235,9 +257,11 @@ class TrainedReader:
             choice, start, end = head_outputs(self._heads, hidden, batch)
         return ReaderPass(windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy())
 
-    def read(self, question: str, paragraphs: Sequence[Paragraph]) -> ReaderAnswer | None:
+    def read(
+        self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
+    ) -> ReaderAnswer | None:
         """The best answering sentence of the paragraphs and the span in it, with scores."""
-        read = self._forward(question, paragraphs)
+        read = self._forward(question, paragraphs, contexts)
         if read is None:
             return None
         windows, owners, spans_of = read.windows, read.owners, read.spans_of
@@ -315,10 +339,14 @@ MISSING_LOGIT = -10.0  # a candidate sentence the reader did not score (it reads
 
 
 def candidate_logits(
-    reader: TrainedReader, question: str, paragraphs: Sequence[Paragraph], candidates: Sequence[Any]
+    reader: TrainedReader,
+    question: str,
+    paragraphs: Sequence[Paragraph],
+    candidates: Sequence[Any],
+    contexts: Sequence[Context] | None = None,
 ) -> np.ndarray:
     """The reader's log-odds for each selector candidate (qa.answer.Candidate) of `paragraphs`."""
-    logits = reader.sentence_logits(question, paragraphs)
+    logits = reader.sentence_logits(question, paragraphs, contexts)
     by_id = {p.id: i for i, p in enumerate(paragraphs)}
     return np.array(
         [

@@ -104,6 +104,19 @@ def test_words_typed_apart_find_the_compound_the_text_writes_as_one(empty_backen
     assert passage.paragraph.doc_id == "dubai" and passage.lexical > 0
 
 
+def test_neighbours_are_the_paragraphs_around_one_in_its_own_document(empty_backend_service: QAService) -> None:
+    service = empty_backend_service
+    service.ingest_text("\n\n".join(f"Paragraph {i} of the long page." for i in range(6)), doc_id="long")
+    service.ingest_text(CASPIAN, doc_id="caspian")
+    long, caspian = service.document("long")[1], service.document("caspian")[1]
+    around = service.store.neighbours([long[0], long[3], caspian[1]], 2)
+    assert [p.n for p in around[long[0].id]] == [1, 2], "the first paragraph has only followers"
+    assert [p.n for p in around[long[3].id]] == [1, 2, 4, 5], "in page order, itself left out"
+    assert [p.doc_id for p in around[caspian[1].id]] == ["caspian"], "never another document's"
+    assert around[long[3].id][0].text == long[1].text and around[long[3].id][0].title == long[1].title
+    assert service.store.neighbours([long[0]], 0) == {} and service.store.neighbours([], 2) == {}
+
+
 def test_answers_cite_the_stored_text(backend_service: QAService) -> None:
     answer = backend_service.ask("بشار اسد با چه کسی تلفنی گفتگو کرد؟")
     assert answer.answered and answer.citations

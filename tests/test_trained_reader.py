@@ -24,6 +24,7 @@ from embeddings.reader_net import (  # noqa: E402
     WEIGHTS_FILE,
     ReaderConfig,
     build_heads,
+    encode_in_context,
     encode_windows,
     trained_state,
 )
@@ -98,6 +99,34 @@ def test_windows_hold_whole_sentences_and_overlap_by_one() -> None:
             assert text[start:end] == text[spans[index][0] : spans[index][1]]
 
 
+def test_a_short_passage_is_read_with_its_neighbours_but_only_its_own_sentences_are_scored() -> None:
+    tokenizer = load_tokenizer()
+    text = "The bridge was built in 1602. It has 33 arches."
+    spans = [(s.start, s.end) for s in sentences(text)]
+    before = [f"Earlier sentence {i} about the city." for i in range(6)]
+    after = [f"Later sentence {i} about the river." for i in range(6)]
+    alone = encode_in_context(tokenizer, "When was it built?", "Isfahan", text, spans, [], [], max_length=120)
+    (window,) = encode_in_context(tokenizer, "When was it built?", "Isfahan", text, spans, before, after, 120)
+    assert len(alone) == 1 and len(alone[0].ids) < len(window.ids) <= 120, "the context fills the window"
+    assert window.sentence_index == [0, 1], "slots are the passage's sentences only"
+    for (first, stop), index in zip(window.sentences, window.sentence_index, strict=True):
+        start, end = window.offsets[first][0], window.offsets[stop - 1][1]
+        assert text[start:end] == text[spans[index][0] : spans[index][1]], "offsets into the passage itself"
+    assert all(o is None for o in window.offsets[window.sentences[-1][1] :]), "context tokens carry no offsets"
+
+    def holds(ids: list[int], piece: str) -> bool:
+        part = tokenizer.encode_ids(piece)
+        return any(ids[i : i + len(part)] == part for i in range(len(ids)))
+
+    assert holds(window.ids, before[-1]) and holds(window.ids, after[0]), "the nearest sentences either side come first"
+    assert not holds(window.ids, before[0]), "the farthest did not fit"
+    long = " ".join(f"Sentence number {i} tells about the river and the bridge." for i in range(12))
+    long_spans = [(s.start, s.end) for s in sentences(long)]
+    assert [w.ids for w in encode_in_context(tokenizer, "Q?", "T", long, long_spans, before, after, 80)] == [
+        w.ids for w in encode_windows(tokenizer, "Q?", "T", long, long_spans, 80)
+    ], "a passage that fills its windows is read alone"
+
+
 def test_answer_and_quote_are_exact_offsets_of_the_stored_paragraph(reading: QAService) -> None:
     for question in QUESTIONS:
         answer = reading.ask(question, min_confidence=0.0)
@@ -116,7 +145,7 @@ def test_with_a_large_beta_the_reader_chooses_the_sentence(reading: QAService) -
     assert reader is not None
     for question in QUESTIONS:
         passages = [p.paragraph for p in reading.search(question, 3)]
-        best = reader.read(question, passages)
+        best = reader.read(question, passages, reading.answerer.contexts(passages))
         cited = reading.ask(question, min_confidence=0.0).citations[0]
         assert best is not None and cited.doc_id == best.paragraph.doc_id, question
         assert cited.start <= best.sentence.start < cited.end, "the quote holds the reader's sentence"

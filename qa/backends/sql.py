@@ -113,6 +113,24 @@ class SQLReads(ABC):
         )
         return {row[0]: Paragraph(*row) for row in rows}
 
+    def neighbours(self, paragraphs: Sequence[Paragraph], reach: int) -> dict[int, list[Paragraph]]:
+        """Per paragraph id, the paragraphs of its document within `reach` places of it (itself
+        excluded), in page order: the surrounding text a reader reads a short paragraph with."""
+        if not paragraphs or reach < 1:
+            return {}
+        where = " OR ".join("(p.doc_id = ? AND p.n BETWEEN ? AND ?)" for _ in paragraphs)
+        args = [v for p in paragraphs for v in (p.doc_id, p.n - reach, p.n + reach)]
+        rows = self._query(
+            "SELECT p.id, p.doc_id, p.n, p.text, d.title, d.source, p.section, p.citable_start FROM paragraphs p "
+            f"JOIN documents d ON d.id = p.doc_id WHERE {where} ORDER BY p.doc_id, p.n",
+            args,
+        )
+        found = [Paragraph(*row) for row in rows]
+        return {
+            p.id: [q for q in found if q.doc_id == p.doc_id and q.id != p.id and abs(q.n - p.n) <= reach]
+            for p in paragraphs
+        }
+
     def sentences(self, paragraph_ids: Sequence[int], dim: int) -> dict[int, SentenceTable]:
         """Sentence offsets and vectors of the given paragraphs."""
         if not paragraph_ids:
