@@ -12,12 +12,14 @@ COPY embeddings ./embeddings
 COPY api ./api
 COPY cli ./cli
 COPY seeds ./seeds
-# The trained reader's top layers and heads (5.7 MB), for QA_READER=trained (which needs the `.[st]` extra's torch).
+# The trained reader's top layers and heads (16.4 MB): it reads Persian questions by default
+# (QA_READER=trained, QA_READER_LANGUAGES=fa) and needs torch, from the CPU index (PyPI's is CUDA, GBs).
 COPY models ./models
 
-# The bundled E5 model needs no torch; install the sentence-transformers extra
-# (`.[st]`, with torch pinned to a CPU build) only to serve other models.
-RUN pip install --no-cache-dir -e '.[postgres]'
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    && pip install --no-cache-dir -e '.[st,postgres]'
+# The bundled encoder turned into a transformers model once, in the image (the reader's lower layers).
+RUN python -c "from embeddings.e5_encoder import load_encoder; load_encoder()"
 # hazm's tables into the image's cache, so `qa serve` starts without importing hazm (~1.8 s).
 RUN python -c "from qa import hazm_data; hazm_data.load()"
 

@@ -218,6 +218,10 @@ class Answerer:
         kind = answer_type(question)
         return sentence_choices(top, tables, qvec, weights, names, scale, kind, detect_language(question))
 
+    def reads(self, language: str) -> bool:
+        """Whether the trained reader weighs in on questions in `language` (QA_READER_LANGUAGES)."""
+        return self.reader_enabled and language in self.settings.reader_languages.split(",")
+
     def contexts(self, paragraphs: list[Paragraph]) -> list[Context]:
         """The text around each paragraph in its document, which the trained reader reads a
         short paragraph with (`embeddings.reader_net.encode_in_context`)."""
@@ -231,7 +235,7 @@ class Answerer:
         if not passages:
             return None
         choices = self.sentence_choices(question, passages, qvec, terms)
-        reader = self.trained_reader if self.reader_enabled else None
+        reader = self.trained_reader if self.reads(language) else None
         blend = ReaderBlend.of(reader.config.calibration, language) if reader else None
         logits = None
         if reader is not None and blend is not None and choices.candidates:

@@ -123,13 +123,19 @@ class Settings(BaseSettings):
         "answer span and says when there is none; unset uses the built-in sentence selector.",
     )
     reader: Literal["trained", "off"] = Field(
-        "off",
-        description="`trained`: the reader trained from the bundled encoder (models/reader, built by "
-        "bench/train_reader.py and bench/blend_reader.py) reads the top passages with the question and "
-        "its log-odds per sentence join the sentence selector's choice and confidence (better on the "
-        "dev set, more cautious on news pages, ~0.25 s more per question on 2 cores); `off` (default, "
-        "see the README and models/README.md): the sentence selector alone. "
-        "QA_READER_MODEL, when set, takes precedence.",
+        "trained",
+        description="`trained` (default): the reader trained from the bundled encoder (models/reader, built "
+        "by bench/train_reader.py and bench/blend_reader.py) reads the top passages with questions in "
+        "QA_READER_LANGUAGES, and its log-odds per sentence join the sentence selector's choice and "
+        "confidence (~0.3 s more per question on 2 cores; needs torch, else the selector answers); "
+        "`off`: the sentence selector alone, for every question. QA_READER_MODEL, when set, takes precedence.",
+    )
+    reader_languages: str = Field(
+        "fa",
+        pattern=r"^(fa|en)(,(fa|en))*$",
+        description="Question languages the trained reader reads for, comma-separated. `fa` by default: "
+        "for English questions over the seeds' news pages its confidence refuses more right answers "
+        "than the selector's (the README's Quality section); `fa,en` for both.",
     )
     reader_dir: Path = Field(REPO_ROOT / "models" / "reader", description="The trained reader's folder.")
     max_documents_per_upload: int = Field(

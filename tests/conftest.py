@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +11,6 @@ import pytest
 from embeddings.e5 import E5Embedder
 from qa.service import QAService
 from qa.settings import REPO_ROOT, Settings
-
-# The suite tests the sentence selector everywhere (also in the `qa serve` processes it starts,
-# which inherit this); tests/test_trained_reader.py asks for the trained reader explicitly.
-os.environ.setdefault("QA_READER", "off")
 
 SEEDS = REPO_ROOT / "seeds"
 TEST_DATA = Path(__file__).parent / "data"
