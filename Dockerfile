@@ -12,7 +12,7 @@ COPY embeddings ./embeddings
 COPY api ./api
 COPY cli ./cli
 COPY seeds ./seeds
-# The trained reader's top layers and heads (16.4 MB): it reads Persian questions by default
+# The trained reader's top layers and heads (8.9 MB): it reads Persian questions by default
 # (QA_READER=trained, QA_READER_LANGUAGES=fa) and needs torch, from the CPU index (PyPI's is CUDA, GBs).
 COPY models ./models
 

@@ -365,7 +365,8 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example], arg
     from safetensors.torch import save_file
 
     OUT.mkdir(parents=True, exist_ok=True)
-    save_file(trained_state(model, heads, args.first_layer), str(OUT / WEIGHTS_FILE))
+    base = build_encoder()  # the untrained encoder: the shipped layers are 4-bit deltas from it
+    save_file(trained_state(model, heads, args.first_layer, base), str(OUT / WEIGHTS_FILE))
     config = ReaderConfig(
         args.first_layer,
         calibration={},  # a new reader needs its blend refitted: bench/blend_reader.py --write

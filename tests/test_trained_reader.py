@@ -233,6 +233,34 @@ def test_the_shipped_state_is_int8_matrices_that_load_back_close_to_the_trained_
         assert torch.allclose(trained, loaded, atol=trained.abs().max().item() / 100), name
 
 
+def test_layers_are_shipped_as_4_bit_deltas_from_the_encoder_they_load_onto() -> None:
+    from embeddings.reader_net import DELTA_GROUP, load_trained_state
+
+    base, _ = tiny_encoder(seed=5)
+    model, _ = tiny_encoder(seed=5)
+    torch.manual_seed(6)
+    with torch.no_grad():  # "fine-tuning": a small move of every weight of layer 1
+        for tensor in model.encoder.layer[1].parameters():
+            tensor.add_(0.02 * tensor.abs().max() * torch.randn_like(tensor))
+    heads = build_heads(32)
+    state = trained_state(model, heads, 1, base)
+    name = "layer.1.output.dense.weight"  # 64 inputs: one group of DELTA_GROUP per row
+    assert state[f"{name}.delta4"].dtype == torch.uint8 and state[f"{name}.delta4"].shape == (32, 32), "two per byte"
+    assert state[f"{name}.delta4_scale"].shape == (32, 64 // DELTA_GROUP)
+    assert "layer.1.attention.self.query.weight.int8" in state, "32 inputs make no whole group: int8"
+    assert "heads.sentence.0.weight.int8" in state, "the heads have no base: int8"
+    onto, _ = tiny_encoder(seed=5)
+    load_trained_state(onto, build_heads(32), state)
+    for (key, trained), loaded, before in zip(
+        model.encoder.layer[1].state_dict().items(),
+        onto.encoder.layer[1].state_dict().values(),
+        base.encoder.layer[1].state_dict().values(),
+        strict=True,
+    ):
+        moved = (trained - before).abs().max().item()
+        assert torch.allclose(trained, loaded, atol=moved / 7 + 1e-3 * trained.abs().max().item()), key
+
+
 def test_the_shipped_reader_holds_only_its_trained_layers_and_a_blend_per_language() -> None:
     from safetensors import safe_open
 
@@ -244,5 +272,5 @@ def test_the_shipped_reader_holds_only_its_trained_layers_and_a_blend_per_langua
         keys = list(f.keys())
     layers = {int(k.split(".")[1]) for k in keys if k.startswith("layer.")}
     assert layers and min(layers) == config.first_trained_layer
-    # ~1.8 MB per int8 layer: nine trained layers and the heads are 16.4 MB; the bundled encoder is 72 MB at 4 bits.
-    assert (folder / WEIGHTS_FILE).stat().st_size < 17_000_000, "its trained layers, not the encoder"
+    # ~0.9 MB per layer of 4-bit deltas: nine trained layers and the heads are 8.9 MB; the bundled encoder is 72 MB.
+    assert (folder / WEIGHTS_FILE).stat().st_size < 10_000_000, "its trained layers, not the encoder"
