@@ -37,7 +37,7 @@ def reading_contexts(paragraphs: Sequence[Paragraph], neighbours: dict[int, list
     after it: what `TrainedReader` reads a short passage with."""
     out: list[Context] = []
     for paragraph in paragraphs:
-        around = sorted(neighbours.get(paragraph.id, []), key=lambda q: q.n)
+        around = neighbours.get(paragraph.id, [])  # in page order
         before = [s.text for q in around if q.n < paragraph.n for s in sentences(q.text, q.citable_start)]
         after = [s.text for q in around if q.n > paragraph.n for s in sentences(q.text, q.citable_start)]
         out.append((before, after))

@@ -93,8 +93,7 @@ class QAService:
         """Load the model and run it once, so the first question is not the slow one."""
         self.embed_query("warm-up")
         tokens("warm-up")  # builds the stop-word set
-        if self.settings.reader == "trained" and not self.settings.reader_model:
-            self.trained_reader  # noqa: B018 - loads torch and the reader (~3 s) before the first question
+        self.trained_reader  # noqa: B018 - when QA_READER=trained, loads torch and the reader (~3 s) now
 
     def check_model(self) -> None:
         """Refuse to mix vectors of two models in one index."""
