@@ -44,6 +44,7 @@ from qa.answer import (  # noqa: E402
 )
 from qa.evaluate import Question, answer_words  # noqa: E402
 from qa.reader import TrainedReader, candidate_logits  # noqa: E402
+from qa.reader_span import reader_window  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text import detect_language  # noqa: E402
 
@@ -73,7 +74,8 @@ def row_of(service, reader: TrainedReader, q: Question, max_words: int) -> Row |
         return None
     language = detect_language(q.text)
     paragraphs = [p for p, _, _ in choices.passages]
-    read = candidate_logits(reader, q.text, paragraphs, choices.candidates, answerer.contexts(paragraphs))
+    reading = reader.read_passages(q.text, paragraphs, answerer.contexts(paragraphs))
+    read = candidate_logits(reading, paragraphs, choices.candidates)
     golds = [answer_words(a) for a in q.answers if answer_words(a)]
     on_doc = [c.paragraph.doc_id == q.doc_id and bool(golds) for c in choices.candidates]
     gold = [
@@ -87,7 +89,11 @@ def row_of(service, reader: TrainedReader, q: Question, max_words: int) -> Row |
         c = choices.candidates[i]
         if on_doc[i]:
             quoted = quote_span(c.paragraph.text, c.span, c.paragraph.citable_start)
-            span = short_answer(q.text, quoted, choices.weights, max_words, language)
+            if reading is not None:  # as the service cuts the answer when the reader reads (qa.reader_span)
+                owner = [p.id for p in paragraphs].index(c.paragraph.id)
+                span = reader_window(reading, owner, c.paragraph.text, quoted, max_words)
+            else:
+                span = short_answer(q.text, quoted, choices.weights, max_words, language)
             answer_ok[i] = any(g in answer_words(span.text) for g in golds)
     return Row(language, bool(golds), choices, read, np.array(gold), answer_ok)
 

@@ -42,6 +42,7 @@ from qa.reader import (
     candidate_logits,
     reading_contexts,
 )
+from qa.reader_span import reader_window
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.text import compound_terms, detect_language, require_unicode, stopwords, tokens
@@ -237,15 +238,23 @@ class Answerer:
         choices = self.sentence_choices(question, passages, qvec, terms)
         reader = self.trained_reader if self.reads(language) else None
         blend = ReaderBlend.of(reader.config.calibration, language) if reader else None
-        logits = None
+        logits, read = None, None
+        paragraphs = [p for p, _, _ in choices.passages]
         if reader is not None and blend is not None and choices.candidates:
-            paragraphs = [p for p, _, _ in choices.passages]
-            logits = candidate_logits(reader, question, paragraphs, choices.candidates, self.contexts(paragraphs))
+            read = reader.read_passages(question, paragraphs, self.contexts(paragraphs))
+            logits = candidate_logits(read, paragraphs, choices.candidates)
         choice = choose_span(choices, ranker_for(language), logits, blend.beta if blend else 0.0)
         if choice is None:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
-        span = short_answer(question, quoted, choices.weights, self.settings.max_answer_words, language)
+        max_words = self.settings.max_answer_words
+        owners = [p.id for p in paragraphs]
+        if read is not None and choice.paragraph.id in owners:
+            # The reader's span head knows better than question words where the answer stands.
+            owner = owners.index(choice.paragraph.id)
+            span = reader_window(read, owner, choice.paragraph.text, quoted, max_words)
+        else:
+            span = short_answer(question, quoted, choices.weights, max_words, language)
         signals = choice.signals.as_dict()
         selector_logit = calibration_for(language).logit(choice.signals)
         if logits is not None and blend is not None:

@@ -11,6 +11,7 @@ transformers and torch costs seconds.
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,42 @@ class ReaderPass:
         """Window w's sentence slot k: its log-odds of answering against the window's "no answer"."""
         return float(self.choice[w, k + 1] - self.choice[w, 0])
 
+    def sentence_logits(self) -> list[dict[int, float]]:
+        """Per paragraph, each citable sentence's log-odds of answering (by the sentence's start
+        offset; a sentence read in two windows keeps its better score)."""
+        out: list[dict[int, float]] = [{} for _ in self.spans_of]
+        for w, window in enumerate(self.windows):
+            scores = out[self.owners[w]]
+            for k, index in enumerate(window.sentence_index):
+                start = self.spans_of[self.owners[w]][index][0]
+                logit = self.sentence_log_odds(w, k)
+                scores[start] = max(scores.get(start, logit), logit)
+        return out
+
+    def word_scores(self, owner: int, words: Sequence[Span]) -> tuple[np.ndarray, np.ndarray]:
+        """The span head's start and end scores of each of `words` (offsets into paragraph
+        `owner`'s text): a word's start is the best start score of its tokens, its end the best
+        end score; over every window that read it. -inf for a word no window read."""
+        starts = np.full(len(words), -np.inf)
+        ends = np.full(len(words), -np.inf)
+        if not words:
+            return starts, ends
+        firsts = [word.start for word in words]
+        for w, window in enumerate(self.windows):
+            if self.owners[w] != owner:
+                continue
+            for t, offset in enumerate(window.offsets):
+                if offset is None or offset[1] <= offset[0]:
+                    continue
+                k = bisect_right(firsts, offset[0]) - 1
+                if k < 0 or offset[0] >= words[k].end:
+                    continue
+                starts[k] = max(starts[k], float(self.start[w, t]))
+                last = bisect_right(firsts, offset[1] - 1) - 1
+                if last >= 0 and offset[1] <= words[last].end:
+                    ends[last] = max(ends[last], float(self.end[w, t]))
+        return starts, ends
+
 
 def _word_bounds(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
     """`start:end` widened to whole words inside `lo:hi`, without edge punctuation."""
@@ -213,22 +250,13 @@ class TrainedReader:
         self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
     ) -> list[dict[int, float]]:
         """Per paragraph, each citable sentence's log-odds of answering the question against
-        its window's "no answer" (by the sentence's start offset; a sentence read in two
-        windows keeps its better score): what the sentence selector weighs beside its own.
-        `contexts` (one per paragraph) is the text around each in its document."""
-        read = self._forward(question, paragraphs, contexts)
-        out: list[dict[int, float]] = [{} for _ in paragraphs]
-        if read is None:
-            return out
-        for w, window in enumerate(read.windows):
-            scores = out[read.owners[w]]
-            for k, index in enumerate(window.sentence_index):
-                start = read.spans_of[read.owners[w]][index][0]
-                logit = read.sentence_log_odds(w, k)
-                scores[start] = max(scores.get(start, logit), logit)
-        return out
+        its window's "no answer" (`ReaderPass.sentence_logits`): what the sentence selector
+        weighs beside its own. `contexts` (one per paragraph) is the text around each in its
+        document."""
+        read = self.read_passages(question, paragraphs, contexts)
+        return read.sentence_logits() if read is not None else [{} for _ in paragraphs]
 
-    def _forward(
+    def read_passages(
         self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
     ) -> ReaderPass | None:
         """The windows of the paragraphs read with the question (each with its context, when
@@ -261,7 +289,7 @@ class TrainedReader:
         self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None
     ) -> ReaderAnswer | None:
         """The best answering sentence of the paragraphs and the span in it, with scores."""
-        read = self._forward(question, paragraphs, contexts)
+        read = self.read_passages(question, paragraphs, contexts)
         if read is None:
             return None
         windows, owners, spans_of = read.windows, read.owners, read.spans_of
@@ -338,15 +366,10 @@ class ReaderBlend:
 MISSING_LOGIT = -10.0  # a candidate sentence the reader did not score (it reads the same passages)
 
 
-def candidate_logits(
-    reader: TrainedReader,
-    question: str,
-    paragraphs: Sequence[Paragraph],
-    candidates: Sequence[Any],
-    contexts: Sequence[Context] | None = None,
-) -> np.ndarray:
-    """The reader's log-odds for each selector candidate (qa.answer.Candidate) of `paragraphs`."""
-    logits = reader.sentence_logits(question, paragraphs, contexts)
+def candidate_logits(read: ReaderPass | None, paragraphs: Sequence[Paragraph], candidates: Sequence[Any]) -> np.ndarray:
+    """The reader's log-odds for each selector candidate (qa.answer.Candidate) of `paragraphs`,
+    from their reading `read` (`TrainedReader.read_passages`)."""
+    logits = read.sentence_logits() if read is not None else [{} for _ in paragraphs]
     by_id = {p.id: i for i, p in enumerate(paragraphs)}
     return np.array(
         [

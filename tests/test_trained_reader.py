@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -29,9 +30,10 @@ from embeddings.reader_net import (  # noqa: E402
     trained_state,
 )
 from qa.reader import ReaderBlend, TrainedReader  # noqa: E402
+from qa.reader_span import reader_window, words_of  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.text import sentences  # noqa: E402
+from qa.text import Span, sentences  # noqa: E402
 
 QUESTIONS = [
     "Who did Bashar al-Assad speak with by phone?",
@@ -138,6 +140,36 @@ def test_answer_and_quote_are_exact_offsets_of_the_stored_paragraph(reading: QAS
         assert answer.answer == stored[cited.answer_start : cited.answer_end]
         assert answer.answer == answer.answer.strip() and answer.answer
         assert "reader_logit" in answer.signals and "sentence_score" in answer.signals
+
+
+def test_the_span_heads_word_scores_come_from_the_tokens_of_each_word(reading: QAService) -> None:
+    reader = reading.trained_reader
+    assert reader is not None
+    paragraphs = [p.paragraph for p in reading.search(QUESTIONS[1], 3)]
+    read = reader.read_passages(QUESTIONS[1], paragraphs, reading.answerer.contexts(paragraphs))
+    assert read is not None
+    text = paragraphs[0].text
+    sentence = sentences(text, paragraphs[0].citable_start)[0]
+    words = words_of(text, sentence)
+    starts, ends = read.word_scores(0, words)
+    assert len(starts) == len(ends) == len(words) and np.isfinite(starts).all() and np.isfinite(ends).all()
+    w = next(w for w, owner in enumerate(read.owners) if owner == 0)
+    first_token = next(t for t, o in enumerate(read.windows[w].offsets) if o is not None and o[0] >= sentence.start)
+    assert starts[0] >= read.start[w, first_token], "a word's start is its tokens' best"
+    assert read.word_scores(len(paragraphs), words)[0].max() == -np.inf, "another paragraph's words: no scores"
+
+
+def test_where_the_reader_reads_the_answer_is_its_span_heads_window_of_the_quote(reading: QAService) -> None:
+    reader = reading.trained_reader
+    assert reader is not None
+    for question in QUESTIONS:
+        cited = reading.ask(question, min_confidence=0.0).citations[0]
+        paragraphs = [p.paragraph for p in reading.search(question, 3)]
+        read = reader.read_passages(question, paragraphs, reading.answerer.contexts(paragraphs))
+        owner = [(p.doc_id, p.n) for p in paragraphs].index((cited.doc_id, cited.paragraph))
+        text = paragraphs[owner].text
+        expected = reader_window(read, owner, text, Span(cited.start, cited.end, cited.quote), 25)
+        assert (cited.answer_start, cited.answer_end) == (expected.start, expected.end), question
 
 
 def test_with_a_large_beta_the_reader_chooses_the_sentence(reading: QAService) -> None:
