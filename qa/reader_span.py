@@ -35,7 +35,8 @@ ANSWER_WIDTHS = (10, 12, 15, 18)
 MASS_SHARE = 0.95
 MAX_SPAN_WORDS = 30  # the longest span the head proposes (its training answers are far shorter)
 LIST_COMMAS = ("،", ",")
-_EDGE = "،,.;؛:!?؟\"'()[]{}"
+BRACKETS = (("(", ")"), ("«", "»"), ("[", "]"))
+_EDGE = "،,.;؛:!?؟\"'"  # brackets are balanced, not stripped (balanced)
 
 
 def words_of(text: str, span: Span) -> list[Span]:
@@ -94,7 +95,7 @@ def reader_window(read: ReaderPass, owner: int, text: str, quoted: Span, max_wor
     ends = np.where(np.isfinite(ends), ends, floor)
     first, stop = mass_window(starts, ends, ANSWER_WIDTHS, MASS_SHARE, max_words)
     first = list_start(words, first)
-    start, end = words[first].start, words[stop - 1].end
+    start, end = balanced(text, words[first].start, words[stop - 1].end, quoted)
     while start < end and text[start] in _EDGE:
         start += 1
     while end > start and text[end - 1] in _EDGE:
@@ -102,3 +103,25 @@ def reader_window(read: ReaderPass, owner: int, text: str, quoted: Span, max_wor
     if end <= start:
         return quoted
     return Span(start, end, text[start:end])
+
+
+def balanced(text: str, start: int, end: int, within: Span) -> tuple[int, int]:
+    """`start:end` with no bracket or quote mark left open: a window that opens "(" or "«"
+    and stops before its closer reaches to it when the closer stands within `within`, else
+    stops before the opener; one that holds a closer without its opener starts after it
+    (or at the opener, when that is within `within`)."""
+    for opener, closer in BRACKETS:
+        depth, first_open = 0, None
+        for i in range(start, end):
+            if text[i] == opener:
+                depth, first_open = depth + 1, i if depth == 0 else first_open
+            elif text[i] == closer:
+                if depth:
+                    depth -= 1
+                else:  # a closer whose opener is before the window
+                    back = text.rfind(opener, within.start, start)
+                    start = back if back >= 0 else i + 1
+        if depth and first_open is not None:
+            close = text.find(closer, end, within.end)
+            end = close + 1 if close >= 0 else first_open
+    return start, max(start, end)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.reader_span import ANSWER_WIDTHS, MASS_SHARE, list_start, mass_window, span_mass, words_of
+from qa.reader_span import ANSWER_WIDTHS, MASS_SHARE, balanced, list_start, mass_window, span_mass, words_of
 from qa.text import Span
 
 LOW = -20.0
@@ -66,3 +66,44 @@ def test_a_list_is_not_cut_after_its_first_item() -> None:
     at = [w.text for w in words].index("روسیه")
     assert words[list_start(words, at)].text == "ایران،"
     assert list_start(words, at + 1) == at + 1, "a window not after a comma stays as it is"
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("چهار منطقه امن در سوریه (کاهش", "چهار منطقه امن در سوریه (کاهش تنش)"),  # reaches the closer
+        ("تنش) ایجاد شد", "(کاهش تنش) ایجاد شد"),  # starts at the opener
+        ("امن در سوریه", "امن در سوریه"),  # nothing open: as it was
+    ],
+)
+def test_an_answer_leaves_no_bracket_open(window: str, expected: str) -> None:
+    text = "چهار منطقه امن در سوریه (کاهش تنش) ایجاد شد."
+    start = text.index(window)
+    a, b = balanced(text, start, start + len(window), Span(0, len(text), text))
+    assert text[a:b] == expected
+
+
+def test_a_bracket_closing_outside_the_sentence_is_left_out() -> None:
+    text = "منطقه امن (کاهش تنش که"
+    a, b = balanced(text, 0, len(text), Span(0, len(text), text))
+    assert text[a:b].rstrip() == "منطقه امن"
+
+
+def test_the_answer_keeps_the_bracket_it_closes() -> None:
+
+    from qa.reader_span import reader_window
+
+    text = "در سال ۲۰۱۷ چهار منطقه امن در سوریه جدید (کاهش تنش) ایجاد شد و سپس سه منطقه از آن به کنترل دولت درآمد."
+    sentence = Span(0, len(text), text)
+    words = words_of(text, sentence)
+    at = [w.text for w in words].index("(کاهش")
+
+    assert at == min(ANSWER_WIDTHS) - 1, "the narrowest window holding the span ends on (کاهش"
+
+    class Read:  # the span head's scores: one span, from "در" to "(کاهش"
+        def word_scores(self, owner: int, ws: list[Span]) -> tuple[np.ndarray, np.ndarray]:
+            starts, ends = scores(len(ws), {0: (10.0, LOW), at: (LOW, 10.0)})
+            return starts, ends
+
+    answer = reader_window(Read(), 0, text, sentence, 25)  # type: ignore[arg-type]
+    assert answer.text.endswith("(کاهش تنش)") and text[answer.start : answer.end] == answer.text
