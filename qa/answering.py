@@ -249,6 +249,10 @@ class Answerer:
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         max_words = self.settings.max_answer_words
         owners = [p.id for p in paragraphs]
+        if read is None and self.reader_enabled and (cutter := self.trained_reader) is not None:
+            # A language the reader does not choose for: it still cuts the answer, reading only its paragraph.
+            owners = [choice.paragraph.id]
+            read = cutter.read_passages(question, [choice.paragraph], self.contexts([choice.paragraph]))
         if read is not None and choice.paragraph.id in owners:
             # The reader's span head knows better than question words where the answer stands.
             owner = owners.index(choice.paragraph.id)

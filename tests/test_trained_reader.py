@@ -189,7 +189,7 @@ def test_a_threshold_above_the_confidence_abstains(reading: QAService) -> None:
     assert not above.answered and above.answer is None and above.citations == []
 
 
-def test_by_default_the_reader_reads_for_persian_questions_and_the_selector_answers_english_ones(
+def test_by_default_the_reader_reads_for_persian_questions_and_cuts_the_selectors_english_answers(
     service: QAService, reader_folder: Path, embedder: object
 ) -> None:
     settings = Settings(data_dir=service.data_dir, reader_dir=reader_folder)
@@ -199,6 +199,13 @@ def test_by_default_the_reader_reads_for_persian_questions_and_the_selector_answ
     english = default.ask(QUESTIONS[0], min_confidence=0.0)
     assert "reader_logit" in persian.signals and persian.citations
     assert "reader_logit" not in english.signals and english.citations
+    # The selector chose the English answer's sentence; the reader's span head still cut the
+    # answer out of it, reading only its paragraph.
+    cited = english.citations[0]
+    paragraph = next(p for p in default.document(cited.doc_id)[1] if p.n == cited.paragraph)
+    read = default.trained_reader.read_passages(QUESTIONS[0], [paragraph], default.answerer.contexts([paragraph]))
+    expected = reader_window(read, 0, paragraph.text, Span(cited.start, cited.end, cited.quote), 25)
+    assert (cited.answer_start, cited.answer_end) == (expected.start, expected.end)
     with pytest.raises(ValueError, match="reader_languages"):
         Settings(reader_languages="fa,de")
 
