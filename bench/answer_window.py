@@ -38,7 +38,7 @@ from common import fitting_corpus  # noqa: E402
 from qa.answer import quote_span, short_answer  # noqa: E402
 from qa.evaluate import answer_words  # noqa: E402
 from qa.reader import TrainedReader  # noqa: E402
-from qa.reader_span import mass_window, span_mass, words_of  # noqa: E402
+from qa.reader_span import mass_window, words_of  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text import detect_language  # noqa: E402
 
@@ -88,15 +88,6 @@ def holds(r: dict, first: int, stop: int) -> tuple[bool, int]:
     return any(g in answer_words(text) for g in r["golds"]), stop - first
 
 
-def best_fixed(r: dict, width: int) -> tuple[int, int]:
-    n = len(r["words"])
-    if width >= n:
-        return 0, n
-    masses = [span_mass(r["starts"], r["ends"], a, a + width) for a in range(n - width + 1)]
-    best = int(np.argmax(masses))
-    return best, best + width
-
-
 def summary(results: list[tuple[bool, int]]) -> str:
     if not results:
         return "-"
@@ -124,7 +115,7 @@ def main() -> None:
             lambda r: (any(g in answer_words(r["selector"]) for g in r["golds"]), len(r["selector"].split())),
         )
         for width in FIXED:
-            line(f"fixed {width} words", lambda r, w=width: holds(r, *best_fixed(r, w)))
+            line(f"fixed {width} words", lambda r, w=width: holds(r, *mass_window(r["starts"], r["ends"], (), 1.0, w)))
         for minimum in MINIMA:
             widths = tuple(w for w in FIXED if minimum <= w < LONGEST)
             for share in SHARES:

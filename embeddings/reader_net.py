@@ -327,6 +327,7 @@ def _dequantised(state: dict[str, Any], model: Any) -> dict[str, Any]:
     """`state` with every int8 matrix and its row scales turned back into one fp32 tensor, and
     every 4-bit delta added to `model`'s own matrix (the base it was taken against)."""
     out = {}
+    bases: dict[int, dict[str, Any]] = {}  # a layer's state, once per layer
     for key, tensor in state.items():
         if key.endswith((".scale", ".delta4_scale")):
             continue
@@ -336,7 +337,9 @@ def _dequantised(state: dict[str, Any], model: Any) -> dict[str, Any]:
         elif key.endswith(".delta4"):
             name = key[: -len(".delta4")]
             _, i, sub = name.split(".", 2)
-            reference = model.encoder.layer[int(i)].state_dict()[sub].float()
+            if int(i) not in bases:
+                bases[int(i)] = model.encoder.layer[int(i)].state_dict()
+            reference = bases[int(i)][sub].float()
             out[name] = reference + _delta(tensor, state[f"{name}.delta4_scale"])
         else:
             out[key] = tensor.float()

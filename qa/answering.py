@@ -248,14 +248,14 @@ class Answerer:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         max_words = self.settings.max_answer_words
-        owners = [p.id for p in paragraphs]
+        read_from = paragraphs  # the chosen sentence's paragraph is one of them
         if read is None and self.reader_enabled and (cutter := self.trained_reader) is not None:
             # A language the reader does not choose for: it still cuts the answer, reading only its paragraph.
-            owners = [choice.paragraph.id]
-            read = cutter.read_passages(question, [choice.paragraph], self.contexts([choice.paragraph]))
-        if read is not None and choice.paragraph.id in owners:
+            read_from = [choice.paragraph]
+            read = cutter.read_passages(question, read_from, self.contexts(read_from))
+        if read is not None:
             # The reader's span head knows better than question words where the answer stands.
-            owner = owners.index(choice.paragraph.id)
+            owner = [p.id for p in read_from].index(choice.paragraph.id)
             span = reader_window(read, owner, choice.paragraph.text, quoted, max_words)
         else:
             span = short_answer(question, quoted, choices.weights, max_words, language)
