@@ -21,7 +21,9 @@ from qa.text import normalize
 
 DATA = REPO_ROOT / "bench" / "reader_data"
 DEV = REPO_ROOT.parent / "shared" / "data" / "persianqa_dev.json"
-WRITTEN = sorted(DATA.glob("*.jsonl")) + sorted((DATA / "heldout").glob("*.jsonl"))
+HELD_OUT = DATA / "heldout"
+NEXT = DATA / "next"  # written for the next training run, not yet trained on
+WRITTEN = sorted(DATA.glob("*.jsonl")) + sorted(NEXT.glob("*.jsonl")) + sorted(HELD_OUT.glob("*.jsonl"))
 SHINGLE = 8  # words: a run this long shared with a dev context is copying, not a common phrase
 
 
@@ -73,8 +75,8 @@ KNOWN_OVERLAP = frozenset(
 
 
 def test_held_out_paragraphs_do_not_repeat_training_ones() -> None:
-    training = [row for path in WRITTEN if path.parent == DATA for row in _rows(path)]
-    held_out = [row for path in WRITTEN if path.parent != DATA for row in _rows(path)]
+    training = [row for path in WRITTEN if path.parent != HELD_OUT for row in _rows(path)]
+    held_out = [row for path in WRITTEN if path.parent == HELD_OUT for row in _rows(path)]
     assert len(training) > 500 and len(held_out) >= 100
     titles = {normalize(row["title"]) for row in training}
     runs = set().union(*(_shingles(row["context"]) for row in training))
@@ -82,6 +84,17 @@ def test_held_out_paragraphs_do_not_repeat_training_ones() -> None:
         row["title"] for row in held_out if normalize(row["title"]) in titles or _shingles(row["context"]) & runs
     }
     assert overlapping <= KNOWN_OVERLAP, sorted(overlapping - KNOWN_OVERLAP)
+
+
+def test_paragraphs_written_since_run_12_repeat_no_subject() -> None:
+    """Earlier files wrote some subjects twice (a news item and an article); from run 12's
+    data on, every paragraph is about a subject of its own."""
+    recent = [path for path in WRITTEN if path.name.startswith("synth3_") or path.parent == NEXT]
+    assert recent
+    titles = [normalize(row["title"]) for path in WRITTEN for row in _rows(path)]
+    for path in recent:
+        for row in _rows(path):
+            assert titles.count(normalize(row["title"])) == 1, (path.name, row["title"])
 
 
 def test_no_written_paragraph_copies_a_dev_context() -> None:
