@@ -37,7 +37,7 @@ from common import fitting_corpus  # noqa: E402
 
 from qa.answer import quote_span, short_answer  # noqa: E402
 from qa.evaluate import answer_words  # noqa: E402
-from qa.reader import TrainedReader  # noqa: E402
+from qa.reader import ReaderBlend, TrainedReader  # noqa: E402
 from qa.reader_span import mass_window, words_of  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text import detect_language  # noqa: E402
@@ -55,7 +55,8 @@ def sentence_rows(service, reader: TrainedReader, part: list) -> list[dict]:
         row = blend_row(service, reader, q, LONGEST)
         if row is None or not row.answerable:
             continue
-        i = pick(row, 0.025)
+        blend = ReaderBlend.of(reader.config.calibration, row.language)
+        i = pick(row, blend.beta if blend else 0.0)  # the sentence the service's blend chooses
         if not row.gold[i]:
             continue
         c = row.choices.candidates[i]

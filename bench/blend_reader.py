@@ -90,8 +90,7 @@ def row_of(service, reader: TrainedReader, q: Question, max_words: int) -> Row |
         if on_doc[i]:
             quoted = quote_span(c.paragraph.text, c.span, c.paragraph.citable_start)
             if reading is not None:  # as the service cuts the answer when the reader reads (qa.reader_span)
-                owner = [p.id for p in paragraphs].index(c.paragraph.id)
-                span = reader_window(reading, owner, c.paragraph.text, quoted, max_words)
+                span = reader_window(reading, reading.owner_of(c.paragraph.id), c.paragraph.text, quoted, max_words)
             else:
                 span = short_answer(q.text, quoted, choices.weights, max_words, language)
             answer_ok[i] = any(g in answer_words(span.text) for g in golds)

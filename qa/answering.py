@@ -239,8 +239,8 @@ class Answerer:
         reader = self.trained_reader if self.reads(language) else None
         blend = ReaderBlend.of(reader.config.calibration, language) if reader else None
         logits, read = None, None
-        paragraphs = [p for p, _, _ in choices.passages]
         if reader is not None and blend is not None and choices.candidates:
+            paragraphs = [p for p, _, _ in choices.passages]
             read = reader.read_passages(question, paragraphs, self.contexts(paragraphs))
             logits = candidate_logits(read, paragraphs, choices.candidates)
         choice = choose_span(choices, ranker_for(language), logits, blend.beta if blend else 0.0)
@@ -248,14 +248,12 @@ class Answerer:
             return None
         quoted = quote_span(choice.paragraph.text, choice.span, choice.paragraph.citable_start)
         max_words = self.settings.max_answer_words
-        read_from = paragraphs  # the chosen sentence's paragraph is one of them
         if read is None and self.reader_enabled and (cutter := self.trained_reader) is not None:
             # A language the reader does not choose for: it still cuts the answer, reading only its paragraph.
-            read_from = [choice.paragraph]
-            read = cutter.read_passages(question, read_from, self.contexts(read_from))
+            read = cutter.read_passages(question, [choice.paragraph], self.contexts([choice.paragraph]))
         if read is not None:
             # The reader's span head knows better than question words where the answer stands.
-            owner = [p.id for p in read_from].index(choice.paragraph.id)
+            owner = read.owner_of(choice.paragraph.id)  # the chosen sentence's paragraph was read
             span = reader_window(read, owner, choice.paragraph.text, quoted, max_words)
         else:
             span = short_answer(question, quoted, choices.weights, max_words, language)

@@ -159,6 +159,11 @@ class ReaderPass:
     choice: np.ndarray  # (windows, 1 + sentences): no-answer logit, then each sentence slot's
     start: np.ndarray  # (windows, tokens): span start logits
     end: np.ndarray  # (windows, tokens): span end logits
+    paragraph_ids: list[int]  # the paragraphs read, in the order `owners` counts them
+
+    def owner_of(self, paragraph_id: int) -> int:
+        """The index (what `owners` and `word_scores` count) of the read paragraph `paragraph_id`."""
+        return self.paragraph_ids.index(paragraph_id)
 
     def sentence_log_odds(self, w: int, k: int) -> float:
         """Window w's sentence slot k: its log-odds of answering against the window's "no answer"."""
@@ -283,7 +288,9 @@ class TrainedReader:
             hidden = embed_tokens(self._model, batch["input_ids"])
             hidden = run_layers(self._model, hidden, batch["attention_mask"], self._model.encoder.layer)
             choice, start, end = head_outputs(self._heads, hidden, batch)
-        return ReaderPass(windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy())
+        return ReaderPass(
+            windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy(), [p.id for p in paragraphs]
+        )
 
     def read(
         self, question: str, paragraphs: Sequence[Paragraph], contexts: Sequence[Context] | None = None

@@ -134,9 +134,10 @@ class Settings(BaseSettings):
         "fa",
         pattern=r"^(fa|en)(,(fa|en))*$",
         description="Question languages the trained reader chooses the answer's sentence and confidence "
-        "for, comma-separated. `fa` by default: for English questions over the seeds' news pages its "
-        "confidence refuses more right answers than the selector's (the README's Quality section); `fa,en` "
-        "for both. In the other languages it still cuts the answer out of the selector's sentence.",
+        "for, comma-separated. `fa` by default: on English questions over the seeds' news pages it "
+        "chooses a wrong sentence the selector does not (the README's Quality section), though on the "
+        "dev set its English answers are better; `fa,en` for both. In the other languages it still cuts "
+        "the answer out of the selector's sentence.",
     )
     reader_dir: Path = Field(REPO_ROOT / "models" / "reader", description="The trained reader's folder.")
     max_documents_per_upload: int = Field(
