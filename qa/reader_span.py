@@ -47,11 +47,24 @@ def words_of(text: str, span: Span) -> list[Span]:
     ]
 
 
+def span_scores(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """scores[i, j] = start[i] + end[j] for every span i <= j at most MAX_SPAN_WORDS words long,
+    -inf for the rest: a window's spans are then the square of it the window covers."""
+    n = len(starts)
+    i, j = np.indices((n, n))
+    band = (j >= i) & (j < i + MAX_SPAN_WORDS)
+    return np.where(band, np.add.outer(np.asarray(starts, float), np.asarray(ends, float)), -np.inf)
+
+
 def span_mass(starts: np.ndarray, ends: np.ndarray, first: int, stop: int) -> float:
     """log of the summed exp(start[i] + end[j]) over the spans i <= j < stop, i >= first,
     at most MAX_SPAN_WORDS words long."""
-    scores = [starts[i] + ends[j] for i in range(first, stop) for j in range(i, min(stop, i + MAX_SPAN_WORDS))]
-    return float(np.logaddexp.reduce(scores)) if scores else float("-inf")
+    return _window_mass(span_scores(starts, ends), first, stop)
+
+
+def _window_mass(scores: np.ndarray, first: int, stop: int) -> float:
+    inside = scores[first:stop, first:stop]
+    return float(np.logaddexp.reduce(inside, axis=None)) if inside.size else float("-inf")
 
 
 def mass_window(
@@ -60,11 +73,12 @@ def mass_window(
     """(first, stop) word indices of the answer window: the narrowest of `widths` whose best
     window holds `share` of the span mass, else the best window of `longest` words."""
     n = len(starts)
-    total = span_mass(starts, ends, 0, n)
+    scores = span_scores(starts, ends)
+    total = _window_mass(scores, 0, n)
     for width in [w for w in widths if w < longest] + [longest]:
         if width >= n:
             return 0, n
-        masses = [span_mass(starts, ends, a, a + width) for a in range(n - width + 1)]
+        masses = [_window_mass(scores, a, a + width) for a in range(n - width + 1)]
         best = int(np.argmax(masses))
         if width == longest or np.exp(masses[best] - total) >= share:
             return best, best + width

@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.reader_span import ANSWER_WIDTHS, MASS_SHARE, balanced, list_start, mass_window, span_mass, words_of
+from qa.reader_span import (
+    ANSWER_WIDTHS,
+    MASS_SHARE,
+    MAX_SPAN_WORDS,
+    balanced,
+    list_start,
+    mass_window,
+    span_mass,
+    words_of,
+)
 from qa.text import Span
 
 LOW = -20.0
@@ -50,6 +59,14 @@ def test_span_mass_sums_the_spans_inside_only() -> None:
     # spans inside words 1..3: (1,1), (1,3), (3,3) at e^0 each, the rest ~e^-20
     assert span_mass(starts, ends, 1, 4) == pytest.approx(np.log(3.0), abs=1e-6)
     assert span_mass(starts, ends, 0, 0) == float("-inf")
+
+
+def test_span_mass_leaves_out_spans_longer_than_the_head_proposes() -> None:
+    n = MAX_SPAN_WORDS + 1
+    starts, ends = scores(n, {0: (0.0, LOW), n - 1: (LOW, 0.0)})  # the only likely span is one word too long
+    assert span_mass(starts, ends, 0, n) < LOW / 2
+    starts, ends = scores(n, {0: (0.0, LOW), n - 2: (LOW, 0.0)})  # just as long as the head allows
+    assert span_mass(starts, ends, 0, n) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_words_are_offsets_into_the_whole_text() -> None:
