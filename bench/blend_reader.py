@@ -75,7 +75,7 @@ def row_of(service, reader: TrainedReader, q: Question, max_words: int) -> Row |
     language = detect_language(q.text)
     paragraphs = [p for p, _, _ in choices.passages]
     reading = reader.read_passages(q.text, paragraphs, answerer.contexts(paragraphs))
-    read = candidate_logits(reading, paragraphs, choices.candidates)
+    read = candidate_logits(reading, choices.candidates)
     golds = [answer_words(a) for a in q.answers if answer_words(a)]
     on_doc = [c.paragraph.doc_id == q.doc_id and bool(golds) for c in choices.candidates]
     gold = [

@@ -242,7 +242,7 @@ class Answerer:
         if reader is not None and blend is not None and choices.candidates:
             paragraphs = [p for p, _, _ in choices.passages]
             read = reader.read_passages(question, paragraphs, self.contexts(paragraphs))
-            logits = candidate_logits(read, paragraphs, choices.candidates)
+            logits = candidate_logits(read, choices.candidates)
         choice = choose_span(choices, ranker_for(language), logits, blend.beta if blend else 0.0)
         if choice is None:
             return None

@@ -373,11 +373,13 @@ class ReaderBlend:
 MISSING_LOGIT = -10.0  # a candidate sentence the reader did not score (it reads the same passages)
 
 
-def candidate_logits(read: ReaderPass | None, paragraphs: Sequence[Paragraph], candidates: Sequence[Any]) -> np.ndarray:
-    """The reader's log-odds for each selector candidate (qa.answer.Candidate) of `paragraphs`,
-    from their reading `read` (`TrainedReader.read_passages`)."""
-    logits = read.sentence_logits() if read is not None else [{} for _ in paragraphs]
-    by_id = {p.id: i for i, p in enumerate(paragraphs)}
+def candidate_logits(read: ReaderPass | None, candidates: Sequence[Any]) -> np.ndarray:
+    """The reader's log-odds for each selector candidate (qa.answer.Candidate), from the reading
+    `read` (`TrainedReader.read_passages`) of their paragraphs; MISSING_LOGIT where it read none."""
+    if read is None:
+        return np.full(len(candidates), MISSING_LOGIT)
+    logits = read.sentence_logits()
+    by_id = {paragraph_id: i for i, paragraph_id in enumerate(read.paragraph_ids)}
     return np.array(
         [
             logits[by_id[c.paragraph.id]].get(c.span.start, MISSING_LOGIT) if c.paragraph.id in by_id else MISSING_LOGIT
