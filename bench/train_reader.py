@@ -11,7 +11,11 @@ Data (all recorded in models/README.md):
 - "no answer" examples made by pairing each question with another paragraph of its file;
 - near-miss "no answer" examples (`--near-miss SHARE`): an answerable question over its own
   paragraph with the sentence holding the answer taken out, so the rest still shares the
-  question's topic and words (the kind of unanswerable question the dev set asks).
+  question's topic and words (the kind of unanswerable question the dev set asks);
+- passages in context (`--in-context SHARE`): one or two sentences of a paragraph read as a
+  short passage with the paragraph's other sentences around it, as the service reads a news
+  page's short paragraph with its neighbours; answered only when the answer stands in the
+  passage's own sentences ("no answer" when it stands in the text around it).
 
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
@@ -45,7 +49,7 @@ from embeddings.reader_net import (  # noqa: E402
     batch_tensors,
     build_heads,
     embed_tokens,
-    encode_windows,
+    encode_in_context,
     head_outputs,
     load_trained_state,
     run_layers,
@@ -81,6 +85,8 @@ class Example:
     title: str
     text: str
     answer: tuple[int, int] | None
+    before: tuple[str, ...] = ()  # sentences read before the text, never scored (`encode_in_context`)
+    after: tuple[str, ...] = ()
 
 
 def dev_examples(part: list[str]) -> list[Example]:
@@ -164,6 +170,45 @@ def near_misses(examples: list[Example], share: float) -> list[Example]:
     return out
 
 
+def in_context(example: Example, rng: random.Random) -> Example | None:
+    """`example` as a news page's short paragraph: one or two of its paragraph's sentences are
+    the passage and the others are read around it, as `TrainedReader` reads a short paragraph
+    with its neighbours. Half the time the passage holds the answer's sentence; otherwise (and
+    always for a question without an answer) it is another part of the paragraph, and "no
+    answer" is right even when the answer stands in the text around it: a passage is answered
+    by its own sentences. None when the paragraph has fewer than three sentences."""
+    spans = sentences(example.text)
+    if len(spans) < 3:
+        return None
+    size = rng.choice((1, 2))
+    hit = next((i for i, s in enumerate(spans) if example.answer and s.start <= example.answer[0] < s.end), None)
+    if hit is not None and rng.random() < 0.5:
+        first = max(0, min(hit - rng.randrange(size), len(spans) - size))
+    else:
+        first = rng.randrange(len(spans) - size + 1)
+    last = first + size - 1
+    lo, hi = spans[first].start, spans[last].end
+    answer = None
+    if hit is not None and first <= hit <= last and example.answer is not None:
+        answer = (example.answer[0] - lo, min(example.answer[1], hi) - lo)
+    before = tuple(s.text for s in spans[:first])
+    after = tuple(s.text for s in spans[last + 1 :])
+    return Example(example.question, example.title, example.text[lo:hi], answer, before, after)
+
+
+def in_contexts(examples: list[Example], share: float) -> list[Example]:
+    """`in_context` versions of about `share` of the examples (drawn by a seeded hash of the
+    question and paragraph, as `near_misses` draws)."""
+    out = []
+    for e in examples:
+        digest = hashlib.sha1(f"{SEED}:context:{e.question}:{e.text}".encode()).digest()
+        if int.from_bytes(digest[:4], "big") / 2**32 < share:
+            piece = in_context(e, random.Random(digest))
+            if piece is not None:
+                out.append(piece)
+    return out
+
+
 @dataclass(slots=True)
 class Target:
     window: Window
@@ -176,7 +221,9 @@ def targets(tokenizer, example: Example) -> list[Target]:
     """Each window of the example with what the reader should say of it."""
     spans = [(s.start, s.end) for s in sentences(example.text)]
     out = []
-    for window in encode_windows(tokenizer, example.question, example.title, example.text, spans):
+    for window in encode_in_context(
+        tokenizer, example.question, example.title, example.text, spans, example.before, example.after
+    ):
         choice, start, end = 0, 0, 0
         if example.answer is not None:
             a_start, a_end = example.answer
@@ -284,6 +331,7 @@ def train(args: argparse.Namespace) -> None:
     split = dev_split(DEV)
     examples = written_examples(args.data) + dev_examples(split["train"])
     examples += near_misses(examples, args.near_miss)
+    examples += in_contexts(examples, args.in_context)
     items = [t for e in examples for t in targets(tokenizer, e)]
     print(
         f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
@@ -446,6 +494,12 @@ def main() -> None:
         type=float,
         default=0.0,
         help="share of answerable questions also asked of their paragraph without the answer's sentence",
+    )
+    parser.add_argument(
+        "--in-context",
+        type=float,
+        default=0.0,
+        help="share of examples also read as a short passage of one or two sentences amid the rest of its paragraph",
     )
     parser.add_argument(
         "--first-layer",

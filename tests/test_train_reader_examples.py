@@ -1,0 +1,87 @@
+"""The examples bench/train_reader.py makes from a written paragraph say what the reader must
+say of them: a near miss (the answer's sentence taken out) has no answer, and a short passage
+read amid the rest of its paragraph is answered by its own sentences only.
+
+These examples are made, not written, so nothing else would notice an answer span shifted by a
+character or a passage labelled with an answer that stands only in the text around it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from types import ModuleType
+
+import pytest
+
+from qa.settings import REPO_ROOT
+from qa.text import sentences
+
+PARAGRAPH = (
+    "دفتر ریاست جمهوری فرانسه از دیدار امانوئل ماکرون و اولاف شولتس در پاریس خبر داد. "
+    "رئیس‌جمهور فرانسه در این دیدار دربارهٔ انرژی و امنیت اروپا سخن گفت. "
+    "وی افزود که دو کشور همکاری‌های خود را گسترش خواهند داد. "
+    "این دیدار دو ساعت طول کشید."
+)
+ANSWER = "اولاف شولتس"
+
+
+@pytest.fixture(scope="module")
+def train_reader() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("train_reader", REPO_ROOT / "bench" / "train_reader.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["train_reader"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _example(train_reader: ModuleType, question: str = "ماکرون با چه کسی دیدار کرد؟", answer: str | None = ANSWER):
+    start = PARAGRAPH.find(answer) if answer else -1
+    span = (start, start + len(answer)) if answer else None
+    return train_reader.Example(question, "دیدار ماکرون و شولتس", PARAGRAPH, span)
+
+
+def test_a_near_miss_has_the_answers_sentence_taken_out_and_no_answer(train_reader: ModuleType) -> None:
+    miss = train_reader.without_answer_sentence(_example(train_reader))
+    assert miss is not None and miss.answer is None
+    assert ANSWER not in miss.text and "رئیس‌جمهور فرانسه در این دیدار" in miss.text
+
+
+def test_a_passage_in_context_keeps_exact_offsets_and_is_answered_only_by_its_own_sentences(
+    train_reader: ModuleType,
+) -> None:
+    example = _example(train_reader)
+    spans = sentences(PARAGRAPH)
+    seen = {"answered": 0, "answer around it": 0}
+    for seed in range(60):
+        piece = train_reader.in_context(example, random.Random(seed))
+        assert piece is not None
+        # The passage is one or two whole sentences, and with the text around it makes the paragraph.
+        assert " ".join([*piece.before, piece.text, *piece.after]) == " ".join(s.text for s in spans)
+        assert 1 <= len(sentences(piece.text)) <= 2
+        if piece.answer is not None:
+            assert piece.text[piece.answer[0] : piece.answer[1]] == ANSWER
+            seen["answered"] += 1
+        else:
+            assert ANSWER not in piece.text
+            seen["answer around it"] += ANSWER in " ".join(piece.before + piece.after)
+    assert seen["answered"] and seen["answer around it"], seen
+
+
+def test_a_question_without_an_answer_stays_without_one_in_context(train_reader: ModuleType) -> None:
+    example = _example(train_reader, "ماکرون با چه کسی تلفنی صحبت کرد؟", None)
+    assert all(train_reader.in_context(example, random.Random(s)).answer is None for s in range(20))
+
+
+def test_a_paragraph_of_two_sentences_makes_no_passage_in_context(train_reader: ModuleType) -> None:
+    short = train_reader.Example("چه کسی؟", "", "علی آمد. او رفت.", (0, 3))
+    assert train_reader.in_context(short, random.Random(0)) is None
+
+
+def test_the_examples_in_context_are_drawn_the_same_on_every_run(train_reader: ModuleType) -> None:
+    examples = [_example(train_reader, f"پرسش {i} دربارهٔ دیدار ماکرون؟") for i in range(40)]
+    first = train_reader.in_contexts(examples, 0.5)
+    assert first == train_reader.in_contexts(examples, 0.5)
+    assert 5 < len(first) < 35
