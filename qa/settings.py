@@ -131,13 +131,11 @@ class Settings(BaseSettings):
         "`off`: the sentence selector alone, for every question. QA_READER_MODEL, when set, takes precedence.",
     )
     reader_languages: str = Field(
-        "fa",
+        "fa,en",
         pattern=r"^(fa|en)(,(fa|en))*$",
         description="Question languages the trained reader chooses the answer's sentence and confidence "
-        "for, comma-separated. `fa` by default: on English questions over the seeds' news pages it "
-        "chooses a wrong sentence the selector does not (the README's Quality section), though on the "
-        "dev set its English answers are better; `fa,en` for both. In the other languages it still cuts "
-        "the answer out of the selector's sentence.",
+        "for, comma-separated: both by default (since run 14; `fa` alone before). In a language left out "
+        "the sentence selector chooses, and the reader still cuts the answer out of its sentence.",
     )
     reader_dir: Path = Field(REPO_ROOT / "models" / "reader", description="The trained reader's folder.")
     max_documents_per_upload: int = Field(

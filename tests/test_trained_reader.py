@@ -189,25 +189,37 @@ def test_a_threshold_above_the_confidence_abstains(reading: QAService) -> None:
     assert not above.answered and above.answer is None and above.citations == []
 
 
-def test_by_default_the_reader_reads_for_persian_questions_and_cuts_the_selectors_english_answers(
+def test_by_default_the_reader_reads_for_persian_and_english_questions(
     service: QAService, reader_folder: Path, embedder: object
 ) -> None:
     settings = Settings(data_dir=service.data_dir, reader_dir=reader_folder)
-    assert (settings.reader, settings.reader_languages) == ("trained", "fa")
+    assert (settings.reader, settings.reader_languages) == ("trained", "fa,en")
     default = QAService(settings, embedder=embedder, trained_reader=TrainedReader(reader_folder, tiny_encoder()))  # type: ignore[arg-type]
-    persian = default.ask(QUESTIONS[1], min_confidence=0.0)
-    english = default.ask(QUESTIONS[0], min_confidence=0.0)
+    for question in QUESTIONS[:2]:
+        answer = default.ask(question, min_confidence=0.0)
+        assert "reader_logit" in answer.signals and answer.citations, question
+    with pytest.raises(ValueError, match="reader_languages"):
+        Settings(reader_languages="fa,de")
+
+
+def test_in_a_language_left_out_the_reader_cuts_the_selectors_answer(
+    service: QAService, reader_folder: Path, embedder: object
+) -> None:
+    settings = Settings(data_dir=service.data_dir, reader_dir=reader_folder, reader_languages="fa")
+    persian_only = QAService(settings, embedder=embedder, trained_reader=TrainedReader(reader_folder, tiny_encoder()))  # type: ignore[arg-type]
+    persian = persian_only.ask(QUESTIONS[1], min_confidence=0.0)
+    english = persian_only.ask(QUESTIONS[0], min_confidence=0.0)
     assert "reader_logit" in persian.signals and persian.citations
     assert "reader_logit" not in english.signals and english.citations
     # The selector chose the English answer's sentence; the reader's span head still cut the
     # answer out of it, reading only its paragraph.
     cited = english.citations[0]
-    paragraph = next(p for p in default.document(cited.doc_id)[1] if p.n == cited.paragraph)
-    read = default.trained_reader.read_passages(QUESTIONS[0], [paragraph], default.answerer.contexts([paragraph]))
+    paragraph = next(p for p in persian_only.document(cited.doc_id)[1] if p.n == cited.paragraph)
+    read = persian_only.trained_reader.read_passages(
+        QUESTIONS[0], [paragraph], persian_only.answerer.contexts([paragraph])
+    )
     expected = reader_window(read, 0, paragraph.text, Span(cited.start, cited.end, cited.quote), 25)
     assert (cited.answer_start, cited.answer_end) == (expected.start, expected.end)
-    with pytest.raises(ValueError, match="reader_languages"):
-        Settings(reader_languages="fa,de")
 
 
 def test_the_blend_is_per_language_with_english_as_the_fallback() -> None:
