@@ -157,16 +157,20 @@ def without_answer_sentence(example: Example) -> Example | None:
     return Example(example.question, example.title, rest, None)
 
 
+def drawn(example: Example, share: float, kind: str = "") -> bytes | None:
+    """The seeded hash of `kind`, the example's question and its paragraph when it falls in the
+    first `share` of the hash range (the example is drawn), else None. Drawing by hash, not by a
+    running random stream, leaves earlier draws as they were when data is added."""
+    digest = hashlib.sha1(f"{SEED}:{kind}{example.question}:{example.text}".encode()).digest()
+    return digest if int.from_bytes(digest[:4], "big") / 2**32 < share else None
+
+
 def near_misses(examples: list[Example], share: float) -> list[Example]:
-    """Near-miss "no answer" examples for about `share` of the answerable ones (drawn by a
-    seeded hash of the question and paragraph, so adding data leaves earlier draws as they were)."""
+    """Near-miss "no answer" examples for about `share` of the answerable ones (`drawn`)."""
     out = []
     for e in examples:
-        digest = hashlib.sha1(f"{SEED}:{e.question}:{e.text}".encode()).digest()
-        if int.from_bytes(digest[:4], "big") / 2**32 < share:
-            miss = without_answer_sentence(e)
-            if miss is not None:
-                out.append(miss)
+        if drawn(e, share) is not None and (miss := without_answer_sentence(e)) is not None:
+            out.append(miss)
     return out
 
 
@@ -197,15 +201,12 @@ def in_context(example: Example, rng: random.Random) -> Example | None:
 
 
 def in_contexts(examples: list[Example], share: float) -> list[Example]:
-    """`in_context` versions of about `share` of the examples (drawn by a seeded hash of the
-    question and paragraph, as `near_misses` draws)."""
+    """`in_context` versions of about `share` of the examples (`drawn`; the draw's hash also
+    seeds which sentences make the passage)."""
     out = []
     for e in examples:
-        digest = hashlib.sha1(f"{SEED}:context:{e.question}:{e.text}".encode()).digest()
-        if int.from_bytes(digest[:4], "big") / 2**32 < share:
-            piece = in_context(e, random.Random(digest))
-            if piece is not None:
-                out.append(piece)
+        if (digest := drawn(e, share, "context:")) is not None and (piece := in_context(e, random.Random(digest))):
+            out.append(piece)
     return out
 
 
