@@ -46,7 +46,7 @@ from qa.reader_span import reader_window
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.text import compound_terms, detect_language, require_unicode, stopwords, tokens
-from qa.transliterate import latin_names, name_weights
+from qa.transliterate import latin_names, name_weights, persian_spellings
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +178,9 @@ class Answerer:
         """The ranked passages, the question's vector and its words. An English question over
         Persian text (or a Persian one over English text) is searched twice: the words its words
         were matched to in the first search's best passages (qa.align; for a Persian question,
-        in the corpus's English vocabulary when it is small enough) join its words, so BM25
-        finds something the second time. The words returned are the question's own, what the
+        in the corpus's English vocabulary when it is small enough), and for an English question
+        those passages' spellings of the names it writes (qa.transliterate), join its words, so
+        BM25 finds something the second time. The words returned are the question's own, what the
         selector's features were fitted on."""
         self.check_model()
         self.backend.refresh()
@@ -199,6 +200,8 @@ class Answerer:
                 found = self.aligner.align_to(question, vocabulary).matches()
             elif target := alignment_target(language, texts):
                 found = self.aligner.align(question, texts, target).matches()
+                if target == "fa":  # and the names it writes in Latin letters, as those passages spell them
+                    found += [t for t in persian_spellings(question, texts, stopwords()) if t not in found]
         if found:
             # Added, not replacing: the question's own words still find passages in its
             # language, and BM25's weight grows with the share of its words the corpus holds.

@@ -266,6 +266,8 @@ class Span:
 
 # A sentence ends at . ! ? ؟ (or a line break) followed by space; "3.14" and "U.S." stay whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…])[\"'»)\]]*(\s+)|\n+")
+# A period after initials ends no sentence: «جی.کی. رولینگ», "J. K. Rowling", "U.S. forces".
+_INITIALS = re.compile(r"(?:^|\s)(?:(?:[^\W\d_]{1,2}\.){2,}|[A-Z]\.)$")
 _CLAUSE_END = re.compile(r"(?<=[،,;؛:])\s+|\s+(?=[-–—]\s)")
 
 
@@ -295,8 +297,16 @@ def sentences(text: str, start: int = 0) -> list[Span]:
     Example:
         >>> [s.text for s in sentences("قیمت ۳.۵ درصد بالا رفت. چرا؟ نمی‌دانیم.")]
         ['قیمت ۳.۵ درصد بالا رفت.', 'چرا؟', 'نمی\u200cدانیم.']
+        >>> [s.text for s in sentences("نوشتهٔ جی.کی. رولینگ است. J. K. Rowling wrote it.")]
+        ['نوشتهٔ جی.کی. رولینگ است.', 'J. K. Rowling wrote it.']
     """
-    return _spans(text[start:], _SENTENCE_END, offset=start)
+    out: list[Span] = []
+    for span in _spans(text[start:], _SENTENCE_END, offset=start):
+        if out and _INITIALS.search(out[-1].text) and "\n" not in text[out[-1].end : span.start]:
+            out[-1] = Span(out[-1].start, span.end, text[out[-1].start : span.end])
+        else:
+            out.append(span)
+    return out
 
 
 def clauses(sentence: Span) -> list[Span]:

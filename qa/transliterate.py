@@ -19,7 +19,10 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+
+from qa.text import tokens
 
 MIN_CONSONANTS = 2
 
@@ -73,6 +76,8 @@ _PERSIAN = str.maketrans(
     }
 )
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'`]+")
+_POSSESSIVE = re.compile(r"['`’]s\b")
+_SOFT_C = re.compile(r"c(?=[eiy])")
 
 
 def _collapse(text: str) -> str:
@@ -81,7 +86,7 @@ def _collapse(text: str) -> str:
 
 def latin_skeleton(word: str) -> str:
     """The consonant skeleton of a word in Latin letters: "Assad" -> "sd"."""
-    text = word.lower()
+    text = _SOFT_C.sub("s", word.lower())  # "UNICEF": the c of ce, ci, cy sounds s
     for digraph, sound in _LATIN_DIGRAPHS:
         text = text.replace(digraph, sound)
     return _collapse(_LATIN_DROP.sub("", text).translate(_LATIN))
@@ -106,7 +111,8 @@ def latin_names(text: str, stopwords: frozenset[str]) -> list[str]:
     """The skeletons of the names a text writes in Latin letters: its capitalised words that
     are not stop words, or all its words but stop words when it has none (a question typed in
     lower case), of two consonants or more ("al-Sudani" gives "Sudani"; "al" is too short)."""
-    words = [w for w in _LATIN_WORD.findall(text.replace("-", " ")) if w.lower() not in stopwords]
+    text = _POSSESSIVE.sub("", text.replace("’", "'")).replace("-", " ")  # "Saladin's" names Saladin
+    words = [w for w in _LATIN_WORD.findall(text) if w.lower() not in stopwords]
     capitalised = [w for w in words if w[0].isupper()]
     out = []
     for word in capitalised or words:
@@ -122,6 +128,24 @@ def persian_names(text: str) -> frozenset[str]:
     for word in text.split():
         out |= persian_skeletons(word)
     return frozenset(out)
+
+
+SEARCH_CONSONANTS = 3  # a name searched for by its spelling needs a longer skeleton: "sd" spells too many words
+
+
+def persian_spellings(question: str, texts: Sequence[str], stopwords: frozenset[str]) -> list[str]:
+    """The words of some Persian texts (qa.text.tokens, as BM25 indexes them) that spell a name
+    the question writes in Latin letters, by consonant skeleton: "Where is Baalbek?" finds
+    «بعلبک», "the capital of Spain" «اسپانیا». Only names of SEARCH_CONSONANTS or more.
+
+    Example:
+        >>> persian_spellings("Where is Baalbek?", ["پدرش حاکم بعلبک شد."], frozenset())
+        ['بعلبک']
+    """
+    names = {n for n in latin_names(question, stopwords) if len(n) >= SEARCH_CONSONANTS}
+    if not names:
+        return []
+    return list(dict.fromkeys(t for text in texts for t in tokens(text) if persian_skeletons(t) & names))
 
 
 def name_weights(names: list[str]) -> dict[str, float]:

@@ -131,6 +131,25 @@ def test_an_english_question_is_searched_by_the_persian_words_it_means(empty_ser
     assert lexical_scores(empty_service, question)["league"] == 0, "without the matching BM25 has no English word"
 
 
+BAALBEK = (
+    "صلاح‌الدین در تکریت به دنیا آمد و یک سال بعد خانواده‌اش به بعلبک در لبنان امروزی رفتند، "
+    "جایی که پدرش حاکم شهر شد. او در کودکی قرآن و علوم دینی آموخت و بعدها به دمشق رفت."
+)
+
+
+def test_an_english_question_is_searched_by_the_persian_spelling_of_the_names_it_writes(
+    empty_service: QAService,
+) -> None:
+    empty_service.ingest_text(BAALBEK, doc_id="saladin", title="صلاح‌الدین")
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    # No word matched by meaning: what BM25 finds, it finds by the name's spelling (qa.transliterate).
+    empty_service.answerer.aligner.align = lambda question, texts, target="fa": Alignment(())  # type: ignore[method-assign]
+    scores = lexical_scores(empty_service, "Where is Baalbek located?")
+    assert scores["saladin"] > 0 and scores["league"] == 0
+    assert lexical_scores(empty_service, "Where was Saladin's father the ruler?")["saladin"] > 0
+    assert lexical_scores(empty_service, "Where is the stadium located?")["saladin"] == 0, "no name, nothing spelled"
+
+
 def test_a_persian_question_over_persian_text_is_searched_by_its_own_words(empty_service: QAService) -> None:
     empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
     aligner = empty_service.answerer.aligner

@@ -169,6 +169,24 @@ def test_a_decimal_point_does_not_end_a_sentence() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "هری پاتر مجموعه‌ای از هفت رمان نوشتهٔ جی.کی. رولینگ است. بعدی آمد.",
+        "The series is by J. K. Rowling of Britain. Then it was filmed.",
+        "He met U.S. officials in Doha. Then he left.",
+    ],
+)
+def test_initials_do_not_end_a_sentence(text: str) -> None:
+    spans = sentences(text)
+    assert len(spans) == 2 and all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_a_short_word_and_a_line_break_still_end_a_sentence() -> None:
+    assert [s.text for s in sentences("کار تمام شد. بعد رفت.")] == ["کار تمام شد.", "بعد رفت."]
+    assert [s.text for s in sentences("نوشتهٔ جی.کی.\nرولینگ")] == ["نوشتهٔ جی.کی.", "رولینگ"]
+
+
 def test_clause_offsets_slice_the_paragraph() -> None:
     for sentence in sentences(MIXED):
         parts = clauses(sentence)

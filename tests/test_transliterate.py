@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.text import stopwords
-from qa.transliterate import latin_names, latin_skeleton, persian_names, persian_skeletons
+from qa.transliterate import latin_names, latin_skeleton, persian_names, persian_skeletons, persian_spellings
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,10 @@ from qa.transliterate import latin_names, latin_skeleton, persian_names, persian
         ("Tehran", "تهران"),
         ("Astana", "آستانه"),
         ("Khamenei", "خامنه‌ای"),
+        ("UNICEF", "یونیسف"),
+        ("Cicero", "سیسرو"),
+        ("Baalbek", "بعلبک"),
+        ("Saladin", "صلاح‌الدین"),
     ],
 )
 def test_a_latin_name_matches_its_persian_spelling(latin: str, persian: str) -> None:
@@ -47,3 +51,17 @@ def test_a_persian_sentence_gives_the_skeletons_of_its_words_with_and_without_th
 def test_punctuation_and_digits_are_not_part_of_a_skeleton() -> None:
     assert persian_skeletons("ایران،") == persian_skeletons("ایران") == {latin_skeleton("Iran")}
     assert persian_skeletons("۲۰۱۸") == frozenset()
+
+
+def test_a_possessive_is_not_part_of_the_name() -> None:
+    assert latin_names("Who was Saladin's uncle?", stopwords()) == [latin_skeleton("Saladin")]
+    assert latin_names("Who was Saladin’s uncle?", stopwords()) == [latin_skeleton("Saladin")]
+
+
+def test_a_passage_spells_the_names_of_a_question_by_their_skeletons() -> None:
+    texts = ["محمد شیاع السودانی نخست وزیر عراق با بشار اسد دیدار کرد.", "پدرش حاکم بعلبک شد."]
+    assert persian_spellings("Where is Baalbek?", texts, stopwords()) == ["بعلبک"]
+    assert persian_spellings("Whom did al-Sudani meet?", texts, stopwords()) == ["السودانی"]
+    # "Assad" is two consonants: too many words share them for a search term (SEARCH_CONSONANTS).
+    assert persian_spellings("Whom did Assad meet?", texts, stopwords()) == []
+    assert persian_spellings("Where is Madrid?", texts, stopwords()) == []

@@ -1,0 +1,67 @@
+"""Do English questions find their Persian passage more often when the names they write are searched by spelling?
+
+An English question over Persian text is searched twice (qa.answering `_passages`): the second
+time BM25 looks for the Persian words its words were matched to by meaning (qa.align) and for
+the first search's best passages' Persian spellings of the names it writes in Latin letters
+(`qa.transliterate.persian_spellings`: "Baalbek" ~ «بعلبک»). The model rarely matches a name by
+meaning, so without the spellings a question about Baalbek searches for "located" alone. This
+asks every answerable English question of the fitting corpus (`bench/common.py fitting_corpus`:
+the seeds, the 40 dev contexts and the written paragraphs, ~600 paragraphs, some English) with the
+spellings left out and with them (the default), and prints hit@1 and hit@3 per part and the
+language of the question's paragraph. Retrieval only: no reader, no answer.
+
+    .venv/bin/python bench/name_search.py    # ~4 min on 2 cores (building the corpus ~1.5)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from align_retrieval import segments  # noqa: E402
+from common import Report, fitting_corpus, table  # noqa: E402
+
+import qa.answering  # noqa: E402
+
+
+def ranks(service, questions: list) -> np.ndarray:
+    """The rank (1-5) of each question's document among its top five passages; 0 when absent."""
+    out = []
+    for q in questions:
+        docs = [p.paragraph.doc_id for p in service.search(q.text, 5)]
+        out.append(docs.index(q.doc_id) + 1 if q.doc_id in docs else 0)
+    return np.array(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/qa-name-search"))
+    args = parser.parse_args()
+    report = Report("name_search", args)
+    service, parts = fitting_corpus(args.data_dir)
+    spellings = qa.answering.persian_spellings
+    rows = []
+    for name, questions in segments(service, parts):
+        if not name.split()[1].startswith("en->"):  # English questions with an answer
+            continue
+        row: dict[str, object] = {"questions": name, "n": len(questions)}
+        for label, spell in (("without spellings", lambda *_: []), ("with (default)", spellings)):
+            qa.answering.persian_spellings = spell
+            r = ranks(service, questions)
+            row[f"hit@1 {label}"] = round(float(np.mean(r == 1)), 3)
+            row[f"hit@3 {label}"] = round(float(np.mean((r >= 1) & (r <= 3))), 3)
+        qa.answering.persian_spellings = spellings
+        rows.append(row)
+        print(table([row], [(k, k) for k in row]), flush=True)
+    print(table(rows, [(k, k) for k in rows[0]]))
+    report["rows"] = rows
+    report.save()
+
+
+if __name__ == "__main__":
+    main()
