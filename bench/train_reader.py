@@ -15,7 +15,13 @@ Data (all recorded in models/README.md):
 - passages in context (`--in-context SHARE`): one or two sentences of a paragraph read as a
   short passage with the paragraph's other sentences around it, as the service reads a news
   page's short paragraph with its neighbours; answered only when the answer stands in the
-  passage's own sentences ("no answer" when it stands in the text around it).
+  passage's own sentences ("no answer" when it stands in the text around it);
+- swapped names (`--name-swaps SHARE`): an English question's name in Latin letters replaced by
+  a name of another question that its paragraph never writes (by consonant skeleton,
+  qa.transliterate), "no answer": the question is now about someone or somewhere the passage
+  does not mention, which an English question over Persian text can only tell across scripts;
+- `--persian-share SHARE` keeps that share of the Persian questions' examples, for a run that
+  leans on the English ones.
 
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
@@ -30,6 +36,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -56,7 +63,8 @@ from embeddings.reader_net import (  # noqa: E402
     trained_state,
 )
 from qa.evaluate import context_key, dev_split  # noqa: E402
-from qa.text import sentences  # noqa: E402
+from qa.text import detect_language, sentences, stopwords  # noqa: E402
+from qa.transliterate import latin_names, persian_names  # noqa: E402
 
 DEV = REPO.parent / "shared" / "data" / "persianqa_dev.json"
 EN = REPO / "tests" / "data" / "en_questions.jsonl"
@@ -210,6 +218,65 @@ def in_contexts(examples: list[Example], share: float) -> list[Example]:
     return out
 
 
+# A name in a question: a run of capitalised words ("Bashar al-Assad", "Real Madrid"), never
+# the question's first word (a capitalised "Who", "In").
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’.-]*(?:\s+(?:al-|de |of |van |von )?[A-Z][\w'’.-]*)*")
+
+
+def question_names(question: str) -> list[str]:
+    """The names an English question writes in Latin letters, each once."""
+    stop = stopwords()
+    out = []
+    for match in _NAME.finditer(question.strip()):
+        name = re.sub(r"['’]s$", "", match.group().rstrip(".'’"))
+        if name.lower() not in stop and latin_names(name, stop) and name not in out:
+            out.append(name)
+    return out
+
+
+def swapped_name(example: Example, donors: list[str], rng: random.Random) -> Example | None:
+    """`example`'s English question with one of its names replaced by a donor name that neither
+    its paragraph (nor the text read around it, nor its title) writes, in either script: a
+    question about someone else, "no answer". None without a name or a donor that fits."""
+    names = question_names(example.question)
+    if detect_language(example.question) == "fa" or not names:
+        return None
+    read = " ".join((example.title, *example.before, example.text, *example.after))
+    present = persian_names(read) | {n for w in read.split() for n in latin_names(w, frozenset())}
+    name = rng.choice(names)
+    # a donor of as many words first: a full name for a full name, a place for a place, more often
+    alike = [d for d in donors if len(d.split()) == len(name.split())] or donors
+    for donor in rng.sample(alike, min(len(alike), 20)):
+        skeletons = set(latin_names(donor, stopwords()))
+        if skeletons and not skeletons & present and donor not in example.question:
+            question = example.question.replace(name, donor, 1)
+            return Example(question, example.title, example.text, None, example.before, example.after)
+    return None
+
+
+def name_swaps(examples: list[Example], share: float) -> list[Example]:
+    """`swapped_name` versions of about `share` of the English examples (`drawn`), with donor
+    names from every English question of the data."""
+    if share <= 0:
+        return []
+    donors = sorted(
+        {n for e in examples if detect_language(e.question) != "fa" for n in question_names(e.question) if "-" not in n}
+    )
+    out = []
+    for e in examples:
+        digest = drawn(e, share, "name:")
+        if digest is not None and (swap := swapped_name(e, donors, random.Random(digest))) is not None:
+            out.append(swap)
+    return out
+
+
+def persian_kept(examples: list[Example], share: float) -> list[Example]:
+    """The English examples and about `share` of the Persian ones (`drawn`)."""
+    if share >= 1:
+        return examples
+    return [e for e in examples if detect_language(e.question) != "fa" or drawn(e, share, "persian:") is not None]
+
+
 @dataclass(slots=True)
 class Target:
     window: Window
@@ -333,6 +400,8 @@ def train(args: argparse.Namespace) -> None:
     examples = written_examples(args.data) + dev_examples(split["train"])
     examples += near_misses(examples, args.near_miss)
     examples += in_contexts(examples, args.in_context)
+    examples += name_swaps(examples, args.name_swaps)
+    examples = persian_kept(examples, args.persian_share)
     items = [t for e in examples for t in targets(tokenizer, e)]
     print(
         f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
@@ -501,6 +570,18 @@ def main() -> None:
         type=float,
         default=0.0,
         help="share of examples also read as a short passage of one or two sentences amid the rest of its paragraph",
+    )
+    parser.add_argument(
+        "--name-swaps",
+        type=float,
+        default=0.0,
+        help="share of English examples also asked about a name their paragraph never writes (no answer)",
+    )
+    parser.add_argument(
+        "--persian-share",
+        type=float,
+        default=1.0,
+        help="share of the Persian questions' examples kept (a run leaning on the English ones)",
     )
     parser.add_argument(
         "--first-layer",

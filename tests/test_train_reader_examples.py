@@ -85,3 +85,35 @@ def test_the_examples_in_context_are_drawn_the_same_on_every_run(train_reader: M
     first = train_reader.in_contexts(examples, 0.5)
     assert first == train_reader.in_contexts(examples, 0.5)
     assert 5 < len(first) < 35
+
+
+def test_an_english_question_with_a_swapped_name_asks_about_someone_the_paragraph_never_writes(
+    train_reader: ModuleType,
+) -> None:
+    example = _example(train_reader, "Whom did Emmanuel Macron meet in Paris?")
+    assert train_reader.question_names(example.question) == ["Emmanuel Macron", "Paris"]
+    donors = ["Olaf Scholz", "Recep Erdogan", "Tokyo"]  # Scholz is in the paragraph: never a donor
+    for seed in range(20):
+        swap = train_reader.swapped_name(example, donors, random.Random(seed))
+        assert swap is not None and swap.answer is None and swap.text == example.text
+        assert "Scholz" not in swap.question
+        assert swap.question in {
+            "Whom did Recep Erdogan meet in Paris?",
+            "Whom did Emmanuel Macron meet in Tokyo?",
+        }, swap.question
+
+
+def test_a_persian_question_or_one_without_a_name_gets_no_swap(train_reader: ModuleType) -> None:
+    donors = ["Recep Erdogan"]
+    assert train_reader.swapped_name(_example(train_reader), donors, random.Random(0)) is None
+    no_name = _example(train_reader, "Whom did the president meet?")
+    assert train_reader.swapped_name(no_name, donors, random.Random(0)) is None
+
+
+def test_the_persian_share_keeps_every_english_example(train_reader: ModuleType) -> None:
+    persian = [_example(train_reader, f"پرسش {i} دربارهٔ دیدار ماکرون؟") for i in range(40)]
+    english = [_example(train_reader, f"Question {i} about Macron?") for i in range(10)]
+    kept = train_reader.persian_kept(persian + english, 0.3)
+    assert all(e in kept for e in english)
+    assert 3 < len(kept) - len(english) < 25
+    assert kept == train_reader.persian_kept(persian + english, 0.3)
