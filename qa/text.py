@@ -265,7 +265,13 @@ class Span:
 
 
 # A sentence ends at . ! ? ؟ (or a line break) followed by space; "3.14" and "U.S." stay whole.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…])[\"'»)\]]*(\s+)|\n+")
+# Scraped Persian text often drops the space after a full stop («حمله کردند.این عملیات»): a stop
+# between a Persian word of three letters or more and a Persian letter ends a sentence too (not a
+# digit: «۳.۵»; not a short word: the initials «جی.کی.»).
+_PERSIAN_LETTER = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3"
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?؟…])[\"'»)\]]*(\s+)|\n+|(?<=[{_PERSIAN_LETTER}]{{3}}[.!?؟])(?=[{_PERSIAN_LETTER}])"
+)
 # A period after initials ends no sentence: «جی.کی. رولینگ», "J. K. Rowling", "U.S. forces".
 _INITIALS = re.compile(r"(?:^|\s)(?:(?:[^\W\d_]{1,2}\.){2,}|[A-Z]\.)$")
 _CLAUSE_END = re.compile(r"(?<=[،,;؛:])\s+|\s+(?=[-–—]\s)")

@@ -182,6 +182,16 @@ def test_initials_do_not_end_a_sentence(text: str) -> None:
     assert len(spans) == 2 and all(text[s.start : s.end] == s.text for s in spans)
 
 
+def test_a_full_stop_without_the_space_after_it_ends_a_persian_sentence() -> None:
+    text = "گروه‌ها به مواضع ارتش حمله کردند.این عملیات توافق را نقض کرد. قیمت ۱۲۳.۵ درصد بالا رفت."
+    assert [s.text for s in sentences(text)] == [
+        "گروه‌ها به مواضع ارتش حمله کردند.",
+        "این عملیات توافق را نقض کرد.",
+        "قیمت ۱۲۳.۵ درصد بالا رفت.",
+    ]
+    assert len(sentences("خبرگزاری www.irna.ir گزارش داد.")) == 1, "an address is not cut"
+
+
 def test_a_short_word_and_a_line_break_still_end_a_sentence() -> None:
     assert [s.text for s in sentences("کار تمام شد. بعد رفت.")] == ["کار تمام شد.", "بعد رفت."]
     assert [s.text for s in sentences("نوشتهٔ جی.کی.\nرولینگ")] == ["نوشتهٔ جی.کی.", "رولینگ"]
