@@ -2,15 +2,17 @@
 
 An English question over Persian text is searched twice (qa.answering `_passages`): the second
 time BM25 looks for the Persian words its words were matched to by meaning (qa.align) and for
-the first search's best passages' Persian spellings of the names it writes in Latin letters
-(`qa.transliterate.persian_spellings`: "Baalbek" ~ «بعلبک»). The model rarely matches a name by
-meaning, so without the spellings a question about Baalbek searches for "located" alone. This
-asks every answerable English question of the fitting corpus (`bench/common.py fitting_corpus`:
-the seeds, the 40 dev contexts and the written paragraphs, ~600 paragraphs, some English) with the
-spellings left out and with them (the default), and prints hit@1 and hit@3 per part and the
-language of the question's paragraph. Retrieval only: no reader, no answer.
+the Persian spellings of the names it writes in Latin letters ("Baalbek" ~ «بعلبک»): in every
+word of a corpus of up to QA_SPELLING_PASSAGES paragraphs (`qa.transliterate.SpellingIndex`, the
+default), else in the first search's best passages (`persian_spellings`). The model rarely matches
+a name by meaning, so without the spellings a question about Baalbek searches for "located" alone.
+This asks every answerable English question of the fitting corpus (`bench/common.py
+fitting_corpus`: the seeds, the 40 dev contexts and the written paragraphs, ~1,800 paragraphs,
+some English) with the spellings left out, with the best passages' spellings and with the
+corpus's (the default), and prints hit@1 and hit@3 per part and the language of the question's
+paragraph. Retrieval only: no reader, no answer.
 
-    .venv/bin/python bench/name_search.py    # ~4 min on 2 cores (building the corpus ~1.5)
+    .venv/bin/python bench/name_search.py    # ~6 min on 2 cores (building the corpus ~1.5)
 """
 
 from __future__ import annotations
@@ -50,12 +52,19 @@ def main() -> None:
         if not name.split()[1].startswith("en->"):  # English questions with an answer
             continue
         row: dict[str, object] = {"questions": name, "n": len(questions)}
-        for label, spell in (("without spellings", lambda *_: []), ("with (default)", spellings)):
+        limit = service.settings.spelling_passages
+        for label, spell, corpus in (
+            ("without spellings", lambda *_: [], 0),
+            ("best passages' spellings", spellings, 0),
+            ("corpus's spellings (default)", spellings, limit),
+        ):
             qa.answering.persian_spellings = spell
+            service.settings.spelling_passages = corpus
             r = ranks(service, questions)
             row[f"hit@1 {label}"] = round(float(np.mean(r == 1)), 3)
             row[f"hit@3 {label}"] = round(float(np.mean((r >= 1) & (r <= 3))), 3)
         qa.answering.persian_spellings = spellings
+        service.settings.spelling_passages = limit
         rows.append(row)
         print(table([row], [(k, k) for k in row]), flush=True)
     print(table(rows, [(k, k) for k in rows[0]]))

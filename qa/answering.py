@@ -46,7 +46,7 @@ from qa.reader_span import reader_window
 from qa.retrieve import Fusion, rank
 from qa.settings import Settings
 from qa.text import compound_terms, detect_language, require_unicode, stopwords, tokens
-from qa.transliterate import latin_names, name_weights, persian_spellings
+from qa.transliterate import SpellingIndex, latin_names, name_weights, persian_spellings
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class Answerer:
         self._aligner: tuple[str, WordAligner] | None = None  # (the model it embeds with, it)
         self._vocabulary: tuple[tuple[str, int], Vocabulary | None] | None = None  # ((model, generation), it)
         self._vocabulary_lock = threading.Lock()
+        self._spelling: tuple[tuple[int, int], SpellingIndex | None] | None = None  # ((generation, limit), it)
+        self._spelling_lock = threading.Lock()
 
     @property
     def reader(self) -> ExtractiveReader | None:
@@ -146,6 +148,30 @@ class Answerer:
                 self._vocabulary = (key, self.aligner.vocabulary(words) if 2 <= len(words) <= limit else None)
             return self._vocabulary[1]
 
+    def spelling_index(self) -> SpellingIndex | None:
+        """The corpus's Persian words by skeleton, for the names of English questions
+        (qa.transliterate); None above QA_SPELLING_PASSAGES paragraphs or at 0. Read again after
+        every write to the store."""
+        limit = self.settings.spelling_passages
+        if not limit:
+            return None
+        store = self.backend.store
+        with self._spelling_lock:
+            key = (store.generation, limit)
+            if self._spelling is None or self._spelling[0] != key:
+                small = store.counts()[1] <= limit
+                texts = (text for rows in store.iter_passages() for _, text, _, _ in rows)
+                self._spelling = (key, SpellingIndex(texts) if small else None)
+            return self._spelling[1]
+
+    def spellings(self, question: str, texts: list[str]) -> list[str]:
+        """The Persian spellings of the names an English question writes: anywhere in a corpus of
+        up to QA_SPELLING_PASSAGES paragraphs, else in `texts` (its first search's best passages)."""
+        index = self.spelling_index()
+        if index is not None:
+            return index.spellings(question, stopwords())
+        return persian_spellings(question, texts, stopwords())
+
     def _rank(self, qvec: np.ndarray, terms: list[str], k: int, language: str) -> list[Passage]:
         """The k best passages; with QA_CROSS_LANGUAGE_OFFSET, a passage in the other language
         than the question's (English or Persian) has that added to its score: the model scores
@@ -179,7 +205,8 @@ class Answerer:
         Persian text (or a Persian one over English text) is searched twice: the words its words
         were matched to in the first search's best passages (qa.align; for a Persian question,
         in the corpus's English vocabulary when it is small enough), and for an English question
-        those passages' spellings of the names it writes (qa.transliterate), join its words, so
+        the Persian spellings of the names it writes (qa.transliterate; in the whole corpus when
+        it is small enough, else in those passages), join its words, so
         BM25 finds something the second time. The words returned are the question's own, what the
         selector's features were fitted on."""
         self.check_model()
@@ -200,8 +227,8 @@ class Answerer:
                 found = self.aligner.align_to(question, vocabulary).matches()
             elif target := alignment_target(language, texts):
                 found = self.aligner.align(question, texts, target).matches()
-                if target == "fa":  # and the names it writes in Latin letters, as those passages spell them
-                    found += [t for t in persian_spellings(question, texts, stopwords()) if t not in found]
+                if target == "fa":  # and the names it writes in Latin letters, as the corpus spells them
+                    found += [t for t in self.spellings(question, texts) if t not in found]
         if found:
             # Added, not replacing: the question's own words still find passages in its
             # language, and BM25's weight grows with the share of its words the corpus holds.

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         "this many (their vectors are computed once per change of the corpus, ~1 s per 1,000 new words on 2 cores); "
         "above that, or at 0, into the English words of its first search's best passages only (qa.align).",
     )
+    spelling_passages: int = Field(
+        10_000,
+        ge=0,
+        description="An English question's names (Latin letters) are searched by their Persian spelling in every "
+        "word of the corpus when it holds at most this many paragraphs (read once per change of the corpus); "
+        "above that, or at 0, in the words of its first search's best passages only (qa.transliterate).",
+    )
     cross_language_offset: float = Field(
         0.02,
         ge=0.0,

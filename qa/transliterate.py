@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from qa.text import tokens
@@ -146,6 +146,35 @@ def persian_spellings(question: str, texts: Sequence[str], stopwords: frozenset[
     if not names:
         return []
     return list(dict.fromkeys(t for text in texts for t in tokens(text) if persian_skeletons(t) & names))
+
+
+class SpellingIndex:
+    """The Persian words of a whole corpus by consonant skeleton (SEARCH_CONSONANTS or more), so
+    that a name an English question writes is searched by its spelling wherever the corpus writes
+    it, not only in the first search's best passages: those are the model's pick, and the model
+    ranks a passage low exactly when it does not know the name ("Where is Baalbek?").
+
+    Example:
+        >>> SpellingIndex(["پدرش حاکم بعلبک شد.", "تیم قهرمان شد."]).spellings("Where is Baalbek?", frozenset())
+        ['بعلبک']
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        words: dict[str, set[str]] = {}
+        for text in texts:
+            for token in tokens(text):
+                for skeleton in persian_skeletons(token):
+                    if len(skeleton) >= SEARCH_CONSONANTS:
+                        words.setdefault(skeleton, set()).add(token)
+        self._words = {skeleton: tuple(sorted(found)) for skeleton, found in words.items()}
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def spellings(self, question: str, stopwords: frozenset[str]) -> list[str]:
+        """The corpus's words (as BM25 indexes them) that spell a name the question writes."""
+        names = [n for n in latin_names(question, stopwords) if len(n) >= SEARCH_CONSONANTS]
+        return list(dict.fromkeys(t for name in names for t in self._words.get(name, ())))
 
 
 def name_weights(names: list[str]) -> dict[str, float]:

@@ -150,6 +150,36 @@ def test_an_english_question_is_searched_by_the_persian_spelling_of_the_names_it
     assert lexical_scores(empty_service, "Where is the stadium located?")["saladin"] == 0, "no name, nothing spelled"
 
 
+def test_a_name_is_searched_by_its_spelling_anywhere_in_a_small_corpus(empty_service: QAService) -> None:
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    empty_service.ingest_text(ZAYANDEH, doc_id="zayandeh", title="زاینده‌رود")
+    empty_service.ingest_text(BAALBEK, doc_id="saladin", title="صلاح‌الدین")
+    empty_service.answerer.aligner.align = lambda question, texts, target="fa": Alignment(())  # type: ignore[method-assign]
+    settings = empty_service.settings
+    question = "Which river does Baalbek stand on?"
+    settings.align_passages = 0
+    assert empty_service.search(question, top_k=1)[0].paragraph.doc_id != "saladin", "the model does not know it"
+    settings.align_passages = 1  # so only that passage's words are looked into
+    assert lexical_scores(empty_service, question)["saladin"] > 0, "found by «بعلبک» in the whole corpus"
+    settings.spelling_passages = 2  # fewer than the corpus holds: the best passage's words only
+    assert lexical_scores(empty_service, question)["saladin"] == 0
+
+
+def test_the_spelling_index_follows_the_corpus_and_its_limit(empty_service: QAService) -> None:
+    answerer = empty_service.answerer
+    empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
+    index = answerer.spelling_index()
+    assert index is not None and index.spellings("Where is Baalbek?", frozenset()) == []
+    empty_service.ingest_text(BAALBEK, doc_id="saladin", title="صلاح‌الدین")
+    index = answerer.spelling_index()
+    assert index is not None and index.spellings("Where is Baalbek?", frozenset()) == ["بعلبک"], "read again"
+    empty_service.settings.spelling_passages = 1
+    empty_service.ingest_text(ZAYANDEH, doc_id="zayandeh", title="زاینده‌رود")
+    assert answerer.spelling_index() is None, "more paragraphs than QA_SPELLING_PASSAGES"
+    empty_service.settings.spelling_passages = 0
+    assert answerer.spelling_index() is None, "off"
+
+
 def test_a_persian_question_over_persian_text_is_searched_by_its_own_words(empty_service: QAService) -> None:
     empty_service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
     aligner = empty_service.answerer.aligner

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from qa.text import stopwords
-from qa.transliterate import latin_names, latin_skeleton, persian_names, persian_skeletons, persian_spellings
+from qa.transliterate import (
+    SpellingIndex,
+    latin_names,
+    latin_skeleton,
+    persian_names,
+    persian_skeletons,
+    persian_spellings,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +72,13 @@ def test_a_passage_spells_the_names_of_a_question_by_their_skeletons() -> None:
     # "Assad" is two consonants: too many words share them for a search term (SEARCH_CONSONANTS).
     assert persian_spellings("Whom did Assad meet?", texts, stopwords()) == []
     assert persian_spellings("Where is Madrid?", texts, stopwords()) == []
+
+
+def test_a_corpus_index_spells_a_name_wherever_the_corpus_writes_it() -> None:
+    texts = ["محمد شیاع السودانی نخست وزیر عراق با بشار اسد دیدار کرد.", "پدرش حاکم بعلبک شد.", "بعلبک شهری کهن است."]
+    index = SpellingIndex(texts)
+    assert index.spellings("Where is Baalbek?", stopwords()) == ["بعلبک"], "each word once, from any text"
+    assert index.spellings("Whom did al-Sudani meet in Baalbek?", stopwords()) == ["السودانی", "بعلبک"]
+    assert index.spellings("Whom did Assad meet?", stopwords()) == [], "too short a skeleton to search for"
+    assert index.spellings("Where is Madrid?", stopwords()) == []
+    assert len(SpellingIndex([])) == 0
