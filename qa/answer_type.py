@@ -64,7 +64,20 @@ _YEAR = re.compile(rf"(?<![\w.]){_DIGITS}{{3,4}}(?:\s*[-–]\s*{_DIGITS}{{2,4}})
 # A month stands as a whole word ("دی", not the end of «سعودی»), maybe with its ezafe («فوریهٔ»)
 # or "ماه" ("دی ماه ۱۳۵۷").
 _DAY_MONTH = rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?<![\w])(?:{_MONTHS})\u0654?(?:\s+ماه)?"
-_DATE = re.compile(rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}")
+# News dates an event by its weekday or by "yesterday" («بامداد چهارشنبه»، «روز سه‌شنبه ۱۲ مهر»،
+# «دیروز», "on Wednesday"), not by a calendar date: that answers "when" too.
+_PART_OF_DAY = r"بامداد|صبح|ظهر|بعدازظهر|بعد از ظهر|عصر|غروب|شامگاه|شب|نیمه‌شب|روز"
+_WEEKDAYS = (
+    r"(?:(?:یک|دو|سه|چهار|پنج)[\s\u200c]?)?شنبه|جمعه|دیروز|امروز|دیشب|امشب|پریروز|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tonight|last night)"
+)
+_WEEKDAY_DATE = (
+    rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_WEEKDAYS})"
+    rf"(?:\s+{_DAY_MONTH}(?:\s+{_DIGITS}{{2,4}})?)?(?![\w\u200c])"
+)
+_DATE = re.compile(
+    rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}|{_WEEKDAY_DATE}"
+)
 _DAY_OF_MONTH = re.compile(rf"(?<![\w]){_DIGITS}{{1,2}}\s+(?:{_MONTHS})(?![\w])")
 _SQUARE = r"(?:\s+(?:مربع|مکعب))?"  # "کیلومتر مربع": the unit's second word
 _FIGURE = rf"{_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*"

@@ -85,6 +85,12 @@ def test_a_number_the_question_states_is_not_its_answer() -> None:
         ("عهدنامه چه تاریخی امضا شد؟", "این عهدنامه در ۲۲ فوریهٔ ۱۸۲۸ امضا شد.", "۲۲ فوریهٔ ۱۸۲۸"),
         ("انقلاب چه زمانی بود؟", "انقلاب در دی ماه ۱۳۵۷ بود.", "دی ماه ۱۳۵۷"),
         ("اوپک کی تاسیس شد؟", "اوپک را ایران، عراق، کویت، عربستان سعودی و ونزوئلا تأسیس کردند.", None),
+        # news dates an event by its weekday or by "yesterday"
+        ("حمله از چه زمانی آغاز شد؟", "گروه‌های تروریستی از بامداد چهارشنبه حمله کردند.", "بامداد چهارشنبه"),
+        ("جلسه چه روزی برگزار شد؟", "جلسه روز سه‌شنبه ۱۲ مهر در تهران برگزار شد.", "روز سه‌شنبه ۱۲ مهر"),
+        ("When did the attack begin?", "The attack began on Wednesday near the city.", "Wednesday"),
+        ("وزیر چه زمانی به بغداد رفت؟", "وزیر خارجه دیروز به بغداد رفت.", "دیروز"),
+        ("بعلبک کی ساخته شد؟", "بعلبک شهری در لبنان امروزی است.", None),  # «امروزی» is "modern", not a day
     ],
 )
 def test_the_typed_span_is_the_whole_number_or_date(question: str, sentence: str, answer: str | None) -> None:

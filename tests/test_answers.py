@@ -132,4 +132,7 @@ def test_seed_questions_answerable_contain_the_expected_text(service: QAService)
         text = normalize(answer.answer or "")
         if not any(normalize(expected) in text for expected in item["expect_any"]):
             misses[item["question"]] = answer.answer
-    assert len(misses) <= 3, json.dumps(misses, ensure_ascii=False, indent=1)
+    # One known miss: "In which city was the de-escalation agreement signed?" is refused (the reader
+    # does not tie "de-escalation" to «کاهش تنش»). "When did the terrorist groups begin ...?" is
+    # answered since a weekday («بامداد چهارشنبه») counts as the date it asks for.
+    assert len(misses) <= 1, json.dumps(misses, ensure_ascii=False, indent=1)
