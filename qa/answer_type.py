@@ -75,9 +75,7 @@ _WEEKDAY_DATE = (
     rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_WEEKDAYS})"
     rf"(?:\s+{_DAY_MONTH}(?:\s+{_DIGITS}{{2,4}})?)?(?![\w\u200c])"
 )
-_DATE = re.compile(
-    rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}|{_WEEKDAY_DATE}"
-)
+_DATE = re.compile(rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}|{_WEEKDAY_DATE}")
 _DAY_OF_MONTH = re.compile(rf"(?<![\w]){_DIGITS}{{1,2}}\s+(?:{_MONTHS})(?![\w])")
 _SQUARE = r"(?:\s+(?:مربع|مکعب))?"  # "کیلومتر مربع": the unit's second word
 _FIGURE = rf"{_DIGITS}+(?:[.,/٫٬]{_DIGITS}+)*"
