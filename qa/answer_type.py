@@ -67,12 +67,12 @@ _DAY_MONTH = rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?<![\w])(?:{_MONTHS})\u0654?(?
 # News dates an event by its weekday or by "yesterday" («بامداد چهارشنبه»، «روز سه‌شنبه ۱۲ مهر»،
 # «دیروز», "on Wednesday"), not by a calendar date: that answers "when" too.
 _PART_OF_DAY = r"بامداد|صبح|ظهر|بعدازظهر|بعد از ظهر|عصر|غروب|شامگاه|شب|نیمه‌شب|روز"
-_WEEKDAYS = (
+_DAYS = (  # weekdays and days named from today
     r"(?:(?:یک|دو|سه|چهار|پنج)[\s\u200c]?)?شنبه|جمعه|دیروز|امروز|دیشب|امشب|پریروز|"
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tonight|last night)"
 )
 _WEEKDAY_DATE = (
-    rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_WEEKDAYS})"
+    rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_DAYS})"
     rf"(?:\s+{_DAY_MONTH}(?:\s+{_DIGITS}{{2,4}})?)?(?![\w\u200c])"
 )
 _DATE = re.compile(rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}|{_WEEKDAY_DATE}")

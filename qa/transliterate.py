@@ -133,6 +133,11 @@ def persian_names(text: str) -> frozenset[str]:
 SEARCH_CONSONANTS = 3  # a name searched for by its spelling needs a longer skeleton: "sd" spells too many words
 
 
+def searched_names(question: str, stopwords: frozenset[str]) -> list[str]:
+    """The skeletons of the names a question writes that are long enough to search for by spelling."""
+    return [n for n in latin_names(question, stopwords) if len(n) >= SEARCH_CONSONANTS]
+
+
 def persian_spellings(question: str, texts: Sequence[str], stopwords: frozenset[str]) -> list[str]:
     """The words of some Persian texts (qa.text.tokens, as BM25 indexes them) that spell a name
     the question writes in Latin letters, by consonant skeleton: "Where is Baalbek?" finds
@@ -142,7 +147,7 @@ def persian_spellings(question: str, texts: Sequence[str], stopwords: frozenset[
         >>> persian_spellings("Where is Baalbek?", ["پدرش حاکم بعلبک شد."], frozenset())
         ['بعلبک']
     """
-    names = {n for n in latin_names(question, stopwords) if len(n) >= SEARCH_CONSONANTS}
+    names = set(searched_names(question, stopwords))
     if not names:
         return []
     return list(dict.fromkeys(t for text in texts for t in tokens(text) if persian_skeletons(t) & names))
@@ -173,7 +178,7 @@ class SpellingIndex:
 
     def spellings(self, question: str, stopwords: frozenset[str]) -> list[str]:
         """The corpus's words (as BM25 indexes them) that spell a name the question writes."""
-        names = [n for n in latin_names(question, stopwords) if len(n) >= SEARCH_CONSONANTS]
+        names = searched_names(question, stopwords)
         return list(dict.fromkeys(t for name in names for t in self._words.get(name, ())))
 
 
