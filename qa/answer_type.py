@@ -64,15 +64,23 @@ _YEAR = re.compile(rf"(?<![\w.]){_DIGITS}{{3,4}}(?:\s*[-–]\s*{_DIGITS}{{2,4}})
 # A month stands as a whole word ("دی", not the end of «سعودی»), maybe with its ezafe («فوریهٔ»)
 # or "ماه" ("دی ماه ۱۳۵۷").
 _DAY_MONTH = rf"(?:(?<![\w]){_DIGITS}{{1,2}}\s+)?(?<![\w])(?:{_MONTHS})\u0654?(?:\s+ماه)?"
-# News dates an event by its weekday or by "yesterday" («بامداد چهارشنبه»، «روز سه‌شنبه ۱۲ مهر»،
-# «دیروز», "on Wednesday"), not by a calendar date: that answers "when" too.
+# News dates an event by its weekday, by "yesterday" or "last week" («بامداد چهارشنبه»، «روز سه‌شنبه
+# ۱۲ مهر»، «دیروز»، «هفته گذشته», "on Wednesday"), not by a calendar date: that answers "when" too.
 _PART_OF_DAY = r"بامداد|صبح|ظهر|بعدازظهر|بعد از ظهر|عصر|غروب|شامگاه|شب|نیمه‌شب|روز"
 _DAYS = (  # weekdays and days named from today
-    r"(?:(?:یک|دو|سه|چهار|پنج)[\s\u200c]?)?شنبه|جمعه|دیروز|امروز|دیشب|امشب|پریروز|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tonight|last night)"
+    r"(?:(?:یک|دو|سه|چهار|پنج)[\s\u200c]?)?شنبه|جمعه|دیروز|امروز|دیشب|امشب|پریروز|فردا|پس[\s\u200c]?فردا|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tonight|last night|tomorrow)"
+)
+# ... and weeks, months and years named from now («هفته گذشته»، «دو ماه پیش»، "last week", "three years ago").
+_COUNT = r"(?:[0-9۰-۹٠-٩]+|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|چند)"
+_RELATIVE = (
+    rf"(?:{_COUNT}\s+)?(?:روز|هفته|ماه|سال)\s+(?:گذشته|پیش|آینده|جاری|اخیر|قبل|آتی)"
+    r"|(?i:(?:last|next|this|past|coming)\s+(?:week|month|year|weekend)|earlier this (?:week|month|year)"
+    r"|(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|a few)\s+"
+    r"(?:days?|weeks?|months?|years?)\s+ago)"
 )
 _WEEKDAY_DATE = (
-    rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_DAYS})"
+    rf"(?<![\w\u200c])(?:(?:{_PART_OF_DAY})\s+)?(?:{_DAYS}|{_RELATIVE})"
     rf"(?:\s+{_DAY_MONTH}(?:\s+{_DIGITS}{{2,4}})?)?(?![\w\u200c])"
 )
 _DATE = re.compile(rf"{_DAY_MONTH}(?:\s+(?:سال\s+)?{_DIGITS}{{2,4}}{_ERA})?(?![\w])|{_YEAR.pattern}|{_WEEKDAY_DATE}")

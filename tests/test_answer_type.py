@@ -91,6 +91,13 @@ def test_a_number_the_question_states_is_not_its_answer() -> None:
         ("When did the attack begin?", "The attack began on Wednesday near the city.", "Wednesday"),
         ("وزیر چه زمانی به بغداد رفت؟", "وزیر خارجه دیروز به بغداد رفت.", "دیروز"),
         ("بعلبک کی ساخته شد؟", "بعلبک شهری در لبنان امروزی است.", None),  # «امروزی» is "modern", not a day
+        # ... or by weeks, months and years counted from now
+        ("توافق چه زمانی امضا شد؟", "این توافق هفته گذشته در آستانه امضا شد.", "هفته گذشته"),
+        ("سد چه زمانی افتتاح شد؟", "سد دو ماه پیش با حضور وزیر افتتاح شد.", "دو ماه پیش"),
+        ("When was the deal signed?", "The deal was signed last week in Astana.", "last week"),
+        ("When did the company close?", "The company closed three years ago after a strike.", "three years ago"),
+        ("وزیر چه زمانی استعفا داد؟", "وزیر در سال گذشته میلادی دو بار به پاریس سفر کرد.", "سال گذشته"),
+        ("جنگ کی شروع شد؟", "این جنگ در گذشته‌ای دور آغاز شد.", None),  # «گذشته» alone dates nothing
     ],
 )
 def test_the_typed_span_is_the_whole_number_or_date(question: str, sentence: str, answer: str | None) -> None:
