@@ -1,4 +1,5 @@
-"""Do English questions find their Persian passage more often when the names they write are searched by spelling?
+"""Do English questions find their Persian passage more often when the names they write are searched by
+spelling, and their other words by the lexicon's Persian words?
 
 An English question over Persian text is searched twice (qa.answering `_passages`): the second
 time BM25 looks for the Persian words its words were matched to by meaning (qa.align) and for
@@ -8,11 +9,12 @@ default), else in the first search's best passages (`persian_spellings`). The mo
 a name by meaning, so without the spellings a question about Baalbek searches for "located" alone.
 This asks every answerable English question of the fitting corpus (`bench/common.py
 fitting_corpus`: the seeds, the 40 dev contexts and the written paragraphs, ~1,800 paragraphs,
-some English) with the spellings left out, with the best passages' spellings and with the
-corpus's (the default), and prints hit@1 and hit@3 per part and the language of the question's
-paragraph. Retrieval only: no reader, no answer.
+some English) with the spellings left out, with the best passages' spellings, with the
+corpus's, and with the corpus's and the English-Persian lexicon's words (qa.lexicon; the default),
+and prints hit@1 and hit@3 per part and the language of the question's paragraph. Retrieval only:
+no reader, no answer.
 
-    .venv/bin/python bench/name_search.py    # ~6 min on 2 cores (building the corpus ~1.5)
+    .venv/bin/python bench/name_search.py    # ~8 min on 2 cores (building the corpus ~1.5)
 """
 
 from __future__ import annotations
@@ -53,18 +55,21 @@ def main() -> None:
             continue
         row: dict[str, object] = {"questions": name, "n": len(questions)}
         limit = service.settings.spelling_passages
-        for label, spell, corpus in (
-            ("without spellings", lambda *_: [], 0),
-            ("best passages' spellings", spellings, 0),
-            ("corpus's spellings (default)", spellings, limit),
+        for label, spell, corpus, lexicon in (
+            ("without spellings", lambda *_: [], 0, False),
+            ("best passages' spellings", spellings, 0, False),
+            ("corpus's spellings", spellings, limit, False),
+            ("and the lexicon (default)", spellings, limit, True),
         ):
             qa.answering.persian_spellings = spell
             service.settings.spelling_passages = corpus
+            service.settings.lexicon = lexicon
             r = ranks(service, questions)
             row[f"hit@1 {label}"] = round(float(np.mean(r == 1)), 3)
             row[f"hit@3 {label}"] = round(float(np.mean((r >= 1) & (r <= 3))), 3)
         qa.answering.persian_spellings = spellings
         service.settings.spelling_passages = limit
+        service.settings.lexicon = True
         rows.append(row)
         print(table([row], [(k, k) for k in row]), flush=True)
     print(table(rows, [(k, k) for k in rows[0]]))

@@ -53,7 +53,7 @@ LANGUAGE_SAMPLE = 200  # characters of a passage its language is told from
 CACHE_SIZE = 50_000  # float16 vectors: ~38 MB with the bundled model's 384 dimensions
 
 # Question words ("how many": the answer's kind) are never matched: they are in no passage.
-_QUESTION_WORDS = WH_WORDS | frozenset(["many", "much"])
+QUESTION_WORDS = WH_WORDS | frozenset(["many", "much"])
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z\u00c0-\u024f]+)*")
 # Arabic-script letters, diacritics and ZWNJ: no digits, no «،» «؛» «؟» «٪».
 _PERSIAN_WORD = re.compile(r"[\u0621-\u065f\u0670-\u06d3\u06d5\u200c]+")
@@ -81,14 +81,14 @@ def latin_words(text: str) -> list[str]:
     return [
         w
         for w in dict.fromkeys(m.group() for m in _LATIN_WORD.finditer(text))
-        if len(w) >= MIN_WORD_CHARS and w.lower() not in stop and w.lower() not in _QUESTION_WORDS
+        if len(w) >= MIN_WORD_CHARS and w.lower() not in stop and w.lower() not in QUESTION_WORDS
     ]
 
 
 def persian_words(texts: Sequence[str]) -> list[str]:
     """The distinct Persian content words of some texts, as written (no stop or question words,
     «چندمین» and its kin included)."""
-    stop = stopwords() | _QUESTION_WORDS
+    stop = stopwords() | QUESTION_WORDS
     words = (w.strip("\u200c") for text in texts for w in _PERSIAN_WORD.findall(text))
     return [w for w in dict.fromkeys(words) if len(w) > 1 and normalize(w) not in stop and not w.startswith("چند")]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.align import Vocabulary, WordAligner, alignment_target, english_words, is_english
+from qa.align import QUESTION_WORDS, Vocabulary, WordAligner, alignment_target, english_words, is_english
 from qa.answer import (
     PASSAGES_READ,
     SentenceChoices,
@@ -32,6 +32,7 @@ from qa.answer_type import answer_type
 from qa.backends.base import Backend
 from qa.embedding import Embedding
 from qa.errors import InvalidInput, ModelUnavailable
+from qa.lexicon import lexicon
 from qa.models import Answer, Citation, Paragraph, Passage
 from qa.reader import (
     CONTEXT_REACH,
@@ -193,6 +194,13 @@ class Answerer:
             passages.sort(key=lambda p: (-p.score, p.paragraph.id))
         return passages[:k]
 
+    def lexicon_terms(self, question: str) -> list[str]:
+        """The Persian words of an English question's words (qa.lexicon) that the corpus holds,
+        as search terms; none when QA_LEXICON is off."""
+        if not self.settings.lexicon:
+            return []
+        return lexicon().terms(question, self.backend.lexical.held, stopwords() | QUESTION_WORDS)
+
     def terms(self, question: str) -> list[str]:
         """The question's search terms: its tokens, with words it writes apart that the corpus
         writes as one joined («بین المللی» -> «بینالمللی»; qa.text.compound_terms)."""
@@ -208,7 +216,9 @@ class Answerer:
         the Persian spellings of the names it writes (qa.transliterate; in the whole corpus when
         it is small enough, else in those passages), join its words, so
         BM25 finds something the second time. The words returned are the question's own, what the
-        selector's features were fitted on."""
+        selector's features were fitted on, and for an English question over Persian text the
+        lexicon's Persian words for them (qa.lexicon) that the corpus holds: the selector's word
+        overlaps read them as a Persian question's own words."""
         self.check_model()
         self.backend.refresh()
         qvec = self.embedding.embed_query(question)
@@ -216,6 +226,7 @@ class Answerer:
         language = detect_language(question)
         reach = self.settings.align_passages
         passages = self._rank(qvec, terms, max(k, reach), language)
+        own = terms
         found: list[str] = []
         if reach and self.fusion != Fusion.DENSE:
             texts = [p.paragraph.text for p in passages[:reach]]
@@ -229,10 +240,15 @@ class Answerer:
                 found = self.aligner.align(question, texts, target).matches()
                 if target == "fa":  # and the names it writes in Latin letters, as the corpus spells them
                     found += [t for t in self.spellings(question, texts) if t not in found]
+                    # and its words' Persian equivalents (qa.lexicon), which the selector weighs
+                    # too, as it weighs a Persian question's own words
+                    translated = [t for t in self.lexicon_terms(question) if t not in terms]
+                    found += [t for t in translated if t not in found]
+                    terms = terms + translated
         if found:
             # Added, not replacing: the question's own words still find passages in its
             # language, and BM25's weight grows with the share of its words the corpus holds.
-            passages = self._rank(qvec, terms + [t for t in found if t not in terms], k, language)
+            passages = self._rank(qvec, own + [t for t in found if t not in own], k, language)
         return passages[:k], qvec, terms
 
     def sentence_choices(

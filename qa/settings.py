@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         "word of the corpus when it holds at most this many paragraphs (read once per change of the corpus); "
         "above that, or at 0, in the words of its first search's best passages only (qa.transliterate).",
     )
+    lexicon: bool = Field(
+        True,
+        description="An English question over Persian text also searches the Persian equivalents of its words "
+        "from the shipped English-Persian lexicon (qa.lexicon), as far as the corpus holds them; false: only "
+        "what the model matches by meaning and the names' spellings.",
+    )
     cross_language_offset: float = Field(
         0.02,
         ge=0.0,
