@@ -95,6 +95,9 @@ _IRREGULAR = {
     "ate": "eat",
     "eaten": "eat",
     "found": "find",
+    "fled": "flee",
+    "fed": "feed",
+    "bred": "breed",
     "hid": "hide",
     "hidden": "hide",
     "kept": "keep",
@@ -222,7 +225,7 @@ def headwords(word: str) -> list[str]:
         out.append(w[:-1])
     if w.endswith("ied") and len(w) > 4:
         out.append(w[:-3] + "y")
-    if w.endswith("ed") and len(w) > 4:
+    if w.endswith("ed") and len(w) > 3:  # "used", "died" too
         out += [w[:-2], w[:-1]] + ([w[:-3]] if w[-3] == w[-4] else [])
     if w.endswith("ing") and len(w) > 5:
         out += [w[:-3], w[:-3] + "e"] + ([w[:-4]] if w[-4] == w[-5] else [])

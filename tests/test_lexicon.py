@@ -50,6 +50,9 @@ def test_entries_are_lowercase_headwords_with_their_equivalents_merged() -> None
         ("making", "make"),
         ("won", "win"),
         ("children", "child"),
+        ("used", "use"),
+        ("died", "die"),
+        ("fled", "flee"),
     ],
 )
 def test_an_inflected_english_form_finds_its_headword(form: str, head: str) -> None:
