@@ -72,7 +72,7 @@ _DAYS = (  # weekdays and days named from today
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tonight|last night|tomorrow)"
 )
 # ... and weeks, months and years named from now («هفته گذشته»، «دو ماه پیش»، "last week", "three years ago").
-_COUNT = r"(?:[0-9۰-۹٠-٩]+|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|چند)"
+_COUNT = rf"(?:{_DIGITS}+|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|چند)"
 _RELATIVE = (
     rf"(?:{_COUNT}\s+)?(?:روز|هفته|ماه|سال)\s+(?:گذشته|پیش|آینده|جاری|اخیر|قبل|آتی)"
     r"|(?i:(?:last|next|this|past|coming)\s+(?:week|month|year|weekend)|earlier this (?:week|month|year)"

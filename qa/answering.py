@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.align import QUESTION_WORDS, Vocabulary, WordAligner, alignment_target, english_words, is_english
+from qa.align import Vocabulary, WordAligner, alignment_target, english_words, is_english
 from qa.answer import (
     PASSAGES_READ,
     SentenceChoices,
@@ -199,7 +199,7 @@ class Answerer:
         as search terms; none when QA_LEXICON is off."""
         if not self.settings.lexicon:
             return []
-        return lexicon().terms(question, self.backend.lexical.held, stopwords() | QUESTION_WORDS)
+        return lexicon().terms(question, self.backend.lexical.held)
 
     def terms(self, question: str) -> list[str]:
         """The question's search terms: its tokens, with words it writes apart that the corpus
@@ -226,8 +226,8 @@ class Answerer:
         language = detect_language(question)
         reach = self.settings.align_passages
         passages = self._rank(qvec, terms, max(k, reach), language)
-        own = terms
         found: list[str] = []
+        translated: list[str] = []
         if reach and self.fusion != Fusion.DENSE:
             texts = [p.paragraph.text for p in passages[:reach]]
             # A Persian question's passage in English is often far down the first search (the
@@ -244,12 +244,11 @@ class Answerer:
                     # too, as it weighs a Persian question's own words
                     translated = [t for t in self.lexicon_terms(question) if t not in terms]
                     found += [t for t in translated if t not in found]
-                    terms = terms + translated
         if found:
             # Added, not replacing: the question's own words still find passages in its
             # language, and BM25's weight grows with the share of its words the corpus holds.
-            passages = self._rank(qvec, own + [t for t in found if t not in own], k, language)
-        return passages[:k], qvec, terms
+            passages = self._rank(qvec, terms + [t for t in found if t not in terms], k, language)
+        return passages[:k], qvec, terms + translated
 
     def sentence_choices(
         self, question: str, passages: list[Passage], qvec: np.ndarray, terms: list[str]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from qa.align import QUESTION_WORDS
 from qa.text import normalize, stopwords
 
 LEXICON = Path(__file__).with_name("lexicon") / "en_fa.tsv"
@@ -173,13 +174,15 @@ class Lexicon:
                 out.append((word, found))
         return out
 
-    def terms(self, question: str, held: Callable[[list[str]], set[str]], skip: Iterable[str] = ()) -> list[str]:
+    def terms(
+        self, question: str, held: Callable[[list[str]], set[str]], skip: frozenset[str] | None = None
+    ) -> list[str]:
         """The Persian search terms (normalised tokens) of an English question's words: the forms
         of their equivalents some paragraph holds (`held`, asked once), up to TERMS_PER_WORD a
         word, in the lexicon's order. An equivalent that is a Persian stop word counts with its
         endings only («بزرگ» no, «بزرگترین» yes: the index holds no stop word). Words in `skip`
-        (lowercase: stop and question words) are not looked up."""
-        stop = {s.lower() for s in skip}
+        (lowercase; by default the stop and question words) are not looked up."""
+        stop = skipped_words() if skip is None else skip
         found = _WORD.findall(question)
         # "how old", "how long": the word after "how" asks for a number, it is not a topic
         words = [
@@ -237,6 +240,12 @@ def headwords(word: str) -> list[str]:
     if w.endswith("ly") and len(w) > 4:
         out.append(w[:-2])
     return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=1)
+def skipped_words() -> frozenset[str]:
+    """The English words never looked up: stop words and question words (lowercase)."""
+    return stopwords() | QUESTION_WORDS
 
 
 @lru_cache(maxsize=1)
