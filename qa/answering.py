@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from qa.answer import (
     choose_span,
     citation,
     logistic,
+    question_names,
     question_weights,
     quote_span,
     ranker_for,
@@ -32,7 +33,7 @@ from qa.answer_type import answer_type
 from qa.backends.base import Backend
 from qa.embedding import Embedding
 from qa.errors import InvalidInput, ModelUnavailable
-from qa.lexicon import lexicon
+from qa.lexicon import lexicon, skipped_words
 from qa.models import Answer, Citation, Paragraph, Passage
 from qa.reader import (
     CONTEXT_REACH,
@@ -262,7 +263,15 @@ class Answerer:
         names = name_weights(latin_names(question, stopwords()))
         scale = lexical.coverage(terms) ** 2
         kind = answer_type(question)
-        return sentence_choices(top, tables, qvec, weights, names, scale, kind, detect_language(question))
+        named = question_names(question, skipped_words(), self.name_equivalents)
+        return sentence_choices(top, tables, qvec, weights, names, scale, kind, detect_language(question), named)
+
+    def name_equivalents(self, words: Sequence[str]) -> list[str]:
+        """The lexicon's Persian equivalents of a name's words ("India" «هند»); none when
+        QA_LEXICON is off."""
+        if not self.settings.lexicon:
+            return []
+        return [persian for _, equivalents in lexicon().phrases(words) for persian in equivalents]
 
     def reads(self, language: str) -> bool:
         """Whether the trained reader weighs in on questions in `language` (QA_READER_LANGUAGES)."""

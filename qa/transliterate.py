@@ -92,6 +92,24 @@ def latin_skeleton(word: str) -> str:
     return _collapse(_LATIN_DROP.sub("", text).translate(_LATIN))
 
 
+_DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i")
+
+
+def latin_skeletons(word: str) -> frozenset[str]:
+    """A Latin-letter name's skeleton and the variants Persian spellings of it come to
+    (MIN_CONSONANTS or more): a w Persian writes as a vowel «و» ("Rowling" «رولینگ»), an opening
+    v or w it writes «و» ("Voldemort" «ولدمورت»: «و» opening a word is dropped like any other),
+    an x it writes «کس» ("Maxwell" «ماکسول»), an English plural s ("Huns"), and the place a
+    demonym is made from ("Syrian" «سوریه», "Iraqi" «عراق», "Lebanese" «لبنان», "Kurdish" «کرد»)."""
+    lowered = word.lower()
+    out: set[str] = set()
+    stems = [lowered[: -len(end)] for end in _DEMONYM_ENDINGS if lowered.endswith(end) and len(lowered) - len(end) >= 3]
+    for base in {lowered, lowered.replace("x", "ks"), *stems}:
+        for form in {base, base.replace("w", ""), base[1:] if base[:1] in "vw" else base}:
+            out |= {latin_skeleton(form), latin_skeleton(form[:-1]) if form.endswith("s") else ""}
+    return frozenset(s for s in out if len(s) >= MIN_CONSONANTS)
+
+
 def persian_skeleton(word: str) -> str:
     """The consonant skeleton of a word in Persian script: «اسد» -> "sd"."""
     letters = "".join(ch for ch in word if "\u0600" <= ch <= "\u06ff" and ch.isalpha())  # no digits, no «،»
@@ -120,6 +138,31 @@ def latin_names(text: str, stopwords: frozenset[str]) -> list[str]:
         if len(skeleton) >= MIN_CONSONANTS and skeleton not in out:
             out.append(skeleton)
     return out
+
+
+_ROMAN_NUMERAL = re.compile(r"[IVXLC]+")
+
+
+def name_runs(text: str, stopwords: frozenset[str]) -> list[tuple[str, ...]]:
+    """The names a question writes in Latin letters, as runs of capitalised words that are not
+    stop words ("Real Madrid", "James Clerk Maxwell", "the Divine Comedy"): one name however
+    many words it has, so that "Divine", which no paragraph spells, does not count apart from
+    "Comedy". Its first word is capitalised as any sentence's is and does not count; nor a
+    Roman numeral ("Philip II")."""
+    text = _POSSESSIVE.sub("", text.replace("’", "'")).replace("-", " ")
+    runs: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for i, match in enumerate(re.finditer(r"[A-Za-z][A-Za-z'`]*|[^\sA-Za-z]+", text)):
+        word = match.group()
+        named = i > 0 and word[0].isupper() and word.lower() not in stopwords and not _ROMAN_NUMERAL.fullmatch(word)
+        if named:
+            current.append(word)
+        elif current:
+            runs.append(tuple(current))
+            current = []
+    if current:
+        runs.append(tuple(current))
+    return runs
 
 
 def persian_names(text: str) -> frozenset[str]:

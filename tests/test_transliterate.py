@@ -9,6 +9,8 @@ from qa.transliterate import (
     SpellingIndex,
     latin_names,
     latin_skeleton,
+    latin_skeletons,
+    name_runs,
     persian_names,
     persian_skeletons,
     persian_spellings,
@@ -82,3 +84,35 @@ def test_a_corpus_index_spells_a_name_wherever_the_corpus_writes_it() -> None:
     assert index.spellings("Whom did Assad meet?", stopwords()) == [], "too short a skeleton to search for"
     assert index.spellings("Where is Madrid?", stopwords()) == []
     assert len(SpellingIndex([])) == 0
+
+
+@pytest.mark.parametrize(
+    ("latin", "persian"),
+    [
+        ("Wagner", "واگنر"),  # a w Persian writes «و», which counts as a vowel
+        ("Woolf", "وولف"),
+        ("Vladimir", "ولادیمیر"),  # an opening v Persian writes «و»
+        ("Alexander", "الکساندر"),  # x as «کس»
+        ("Kurds", "کردها"),  # an English plural
+        ("Syrian", "سوریه"),  # the place a demonym is made from
+        ("Iraqi", "عراق"),
+        ("Pezeshkian", "پزشکیان"),  # and the name itself
+    ],
+)
+def test_the_variants_of_a_latin_name_match_how_persian_spells_it(latin: str, persian: str) -> None:
+    assert latin_skeletons(latin) & persian_skeletons(persian)
+
+
+@pytest.mark.parametrize(("latin", "persian"), [("Wagner", "مشهد"), ("Vladimir", "تهران"), ("Alexander", "اسکندریه")])
+def test_the_variants_of_a_latin_name_do_not_match_other_words(latin: str, persian: str) -> None:
+    assert not latin_skeletons(latin) & persian_skeletons(persian)
+
+
+def test_a_question_names_runs_of_capitalised_words_as_one_name_each() -> None:
+    stop = stopwords()
+    assert name_runs("Who founded Real Madrid in the Spanish capital?", stop) == [("Real", "Madrid"), ("Spanish",)]
+    assert name_runs("Since when has Vienna hosted OPEC's meetings?", stop) == [("Vienna",), ("OPEC",)], (
+        "the first word is capitalised as a sentence's is; a possessive is not part of a name"
+    )
+    assert name_runs("Who succeeded Louis XIV?", stop) == [("Louis",)], "a Roman numeral is not a name"
+    assert name_runs("where is the capital of japan?", stop) == [], "nothing capitalised, no name"
