@@ -5,8 +5,8 @@ verbs and adjectives find the Persian words its passage is written in.
 passages by the bundled model's meaning; that finds names and frequent words ("team" «تیم»), but
 the 4-bit model does not tie many common words to their Persian ones ("frog" «قورباغه», "compass"
 «قطب‌نما», "volleyball" «والیبال»), and it can only find a word in passages the first search
-already ranked high. A lexicon of ~4,700 English headwords (`lexicon/en_fa.tsv`: encyclopedic and
-news topics, common verbs and adjectives; written for this project, MIT) gives each word its usual
+already ranked high. A lexicon of ~6,200 English headwords (`lexicon/en_fa.tsv`: encyclopedic and
+news topics, common verbs and adjectives, countries and places; written for this project, MIT) gives each word its usual
 Persian equivalents; the forms of them the corpus holds (with the plural and other endings Persian
 text adds, «قورباغه» -> «قورباغه‌ها») join the second BM25 search and the words the sentence
 selector weighs (`qa.answering`). Only forms some paragraph holds are added, so a word the corpus
