@@ -271,7 +271,7 @@ class Answerer:
         QA_LEXICON is off."""
         if not self.settings.lexicon:
             return []
-        return [persian for _, equivalents in lexicon().phrases(words) for persian in equivalents]
+        return lexicon().equivalents(words)
 
     def reads(self, language: str) -> bool:
         """Whether the trained reader weighs in on questions in `language` (QA_READER_LANGUAGES)."""

@@ -159,6 +159,11 @@ class Lexicon:
         chosen = heads[:1] + [h for h in heads[1:] if h == _IRREGULAR.get(word.lower())]
         return tuple(dict.fromkeys(w for h in chosen for w in self.entries[h]))
 
+    def equivalents(self, words: Sequence[str]) -> list[str]:
+        """Every Persian equivalent of some words, the compounds' first (`phrases`): what a name
+        of several words ("Real Madrid", "Egypt") may be written as."""
+        return [persian for _, found in self.phrases(words) for persian in found]
+
     def phrases(self, words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
         """(English, its Persian equivalents) for the question's two-word compounds the lexicon
         lists ("prime minister", "world cup") and then each of its other words it lists."""

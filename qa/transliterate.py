@@ -125,11 +125,17 @@ def persian_skeletons(word: str) -> frozenset[str]:
     return frozenset(s for s in out if s)
 
 
+def _name_text(text: str) -> str:
+    """A text as its names are read: no possessive ("Saladin's" names Saladin), hyphens as spaces
+    ("al-Sudani")."""
+    return _POSSESSIVE.sub("", text.replace("’", "'")).replace("-", " ")
+
+
 def latin_names(text: str, stopwords: frozenset[str]) -> list[str]:
     """The skeletons of the names a text writes in Latin letters: its capitalised words that
     are not stop words, or all its words but stop words when it has none (a question typed in
     lower case), of two consonants or more ("al-Sudani" gives "Sudani"; "al" is too short)."""
-    text = _POSSESSIVE.sub("", text.replace("’", "'")).replace("-", " ")  # "Saladin's" names Saladin
+    text = _name_text(text)
     words = [w for w in _LATIN_WORD.findall(text) if w.lower() not in stopwords]
     capitalised = [w for w in words if w[0].isupper()]
     out = []
@@ -149,7 +155,7 @@ def name_runs(text: str, stopwords: frozenset[str]) -> list[tuple[str, ...]]:
     many words it has, so that "Divine", which no paragraph spells, does not count apart from
     "Comedy". Its first word is capitalised as any sentence's is and does not count; nor a
     Roman numeral ("Philip II")."""
-    text = _POSSESSIVE.sub("", text.replace("’", "'")).replace("-", " ")
+    text = _name_text(text)
     runs: list[tuple[str, ...]] = []
     current: list[str] = []
     for i, match in enumerate(re.finditer(r"[A-Za-z][A-Za-z'`]*|[^\sA-Za-z]+", text)):

@@ -70,10 +70,7 @@ def test_the_service_is_less_sure_of_an_answer_about_a_name_its_paragraph_lacks(
 
 
 def test_a_place_whose_persian_name_is_not_its_spelling_is_found_by_the_shipped_lexicon() -> None:
-    def shipped(words: Sequence[str]) -> list[str]:
-        return [persian for _, equivalents in lexicon().phrases(words) for persian in equivalents]
-
     paragraph = "سد اسوان بزرگ‌ترین سد مصر است و بر رود نیل ساخته شده است."
     question = "Which river is Egypt's largest dam built on?"
     assert share(question, paragraph) == 0.0, "«مصر» spells nothing like 'Egypt'"
-    assert share(question, paragraph, shipped) == 1.0
+    assert share(question, paragraph, lexicon().equivalents) == 1.0
