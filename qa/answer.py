@@ -140,11 +140,13 @@ SIGNAL_NAMES = (
 # 0.692 -> 0.720), and 1.0 was set by hand (2.0 made the refitted blend weigh the selector less,
 # which cost Persian refusal), the other weights kept and both biases set again (a Persian question
 # names nothing in Latin letters: its bias moved by the same 0.88). 0.53 then refuses 33.3% (fa) and
-# 30.0% (en) of the calibration part's unanswerable questions, 71.4% / 40.8% written.
+# 30.0% (en) of the calibration part's unanswerable questions, 71.4% / 40.8% written. With a name's
+# opening h counted (qa.transliterate: "Huns" «هون‌ها» found) the English bias was set again: 33.3%,
+# 42.7% written.
 _SHARED_WEIGHTS = (-4.64, 19.63, 0.34, 1.00, -0.45, 0.62, -1.85, 1.00, -0.66)
 CALIBRATION: dict[str, Calibration] = {
     "fa": Calibration(bias=-14.90, weights=_SHARED_WEIGHTS),
-    "en": Calibration(bias=-14.24, weights=_SHARED_WEIGHTS),
+    "en": Calibration(bias=-14.33, weights=_SHARED_WEIGHTS),
 }
 
 

@@ -92,7 +92,8 @@ def latin_skeleton(word: str) -> str:
     return _collapse(_LATIN_DROP.sub("", text).translate(_LATIN))
 
 
-_DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "i")
+_DEMONYM_ENDINGS = ("ian", "ean", "an", "ese", "ish", "ic", "i")
+_OPENING_H = "h"  # the skeleton letter of an opening h, «ه» or «ح» (elsewhere they are dropped as vowels are)
 
 
 def latin_skeletons(word: str) -> frozenset[str]:
@@ -100,13 +101,18 @@ def latin_skeletons(word: str) -> frozenset[str]:
     (MIN_CONSONANTS or more): a w Persian writes as a vowel «و» ("Rowling" «رولینگ»), an opening
     v or w it writes «و» ("Voldemort" «ولدمورت»: «و» opening a word is dropped like any other),
     an x it writes «کس» ("Maxwell" «ماکسول»), an English plural s ("Huns"), and the place a
-    demonym is made from ("Syrian" «سوریه», "Iraqi" «عراق», "Lebanese" «لبنان», "Kurdish" «کرد»)."""
+    demonym is made from ("Syrian" «سوریه», "Iraqi" «عراق», "Lebanese" «لبنان», "Kurdish" «کرد»,
+    "Hunnic" «هون»). An opening h counts as a consonant in one more variant: a short name is then
+    long enough to be found ("Huns" «هون‌ها», "Harry" «هری»), as Persian writes it «ه» or «ح»."""
     lowered = word.lower()
     out: set[str] = set()
     stems = [lowered[: -len(end)] for end in _DEMONYM_ENDINGS if lowered.endswith(end) and len(lowered) - len(end) >= 3]
     for base in {lowered, lowered.replace("x", "ks"), *stems}:
         for form in {base, base.replace("w", ""), base[1:] if base[:1] in "vw" else base}:
-            out |= {latin_skeleton(form), latin_skeleton(form[:-1]) if form.endswith("s") else ""}
+            for spelled in (form, form[:-1]) if form.endswith("s") else (form,):
+                out.add(latin_skeleton(spelled))
+                if spelled[:1] == "h" and spelled[1:2] not in ("", "h"):
+                    out.add(_OPENING_H + latin_skeleton(spelled[1:]).removeprefix(_OPENING_H))
     return frozenset(s for s in out if len(s) >= MIN_CONSONANTS)
 
 
@@ -118,10 +124,14 @@ def persian_skeleton(word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def persian_skeletons(word: str) -> frozenset[str]:
-    """A Persian word's skeletons: as written and, for «ال...», without the Arabic article."""
+    """A Persian word's skeletons: as written, for «ال...» without the Arabic article, and for a
+    word of three letters or more opening with «ه» or «ح» with that letter as a consonant
+    (latin_skeletons' opening h; not «هر» "every" nor «هم» "also", which would be "Harry" and "Hamas")."""
     out = {persian_skeleton(word)}
     if word.startswith("ال") and len(word) > 4:
         out.add(persian_skeleton(word[2:]))
+    if word[:1] in "هح" and len(word) >= 3:
+        out.add(_OPENING_H + persian_skeleton(word[1:]))
     return frozenset(s for s in out if s)
 
 
