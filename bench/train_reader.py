@@ -21,13 +21,17 @@ Data (all recorded in models/README.md):
   qa.transliterate), "no answer": the question is now about someone or somewhere the passage
   does not mention, which an English question over Persian text can only tell across scripts;
 - `--persian-share SHARE` keeps that share of the Persian questions' examples, for a run that
-  leans on the English ones.
+  leans on the English ones;
+- taught English (`--distil WEIGHT`): each English question of the files `--distil-data` names
+  also learns what the reader, as the run starts, says of the same window read with the Persian
+  original (`teach`), by a KL term beside its label. Run 18 (models/README.md) tried it: nothing
+  measurable beyond the new data's gain.
 
 The lower layers are frozen, so their outputs are computed once and cached; only the top
 layers and the heads train. Fixed seed; a checkpoint after every epoch (`--resume`).
 
     .venv/bin/python bench/train_reader.py            # ~50 min: train, save, print held-out figures
-    .venv/bin/python bench/train_reader.py --eval-only
+    .venv/bin/python bench/train_reader.py --eval-only   # --out FOLDER: measure (or write) another reader
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +99,7 @@ class Example:
     answer: tuple[int, int] | None
     before: tuple[str, ...] = ()  # sentences read before the text, never scored (`encode_in_context`)
     after: tuple[str, ...] = ()
+    twin: str = ""  # an English question's Persian original, whose reading it learns from (--distil)
 
 
 def dev_examples(part: list[str]) -> list[Example]:
@@ -127,12 +132,14 @@ def dev_examples(part: list[str]) -> list[Example]:
     return out
 
 
-def written_examples(pattern: str = "*.jsonl") -> list[Example]:
+def written_examples(pattern: str = "*.jsonl", twinned: str = "") -> list[Example]:
     """The project's own data: every question in both languages, plus no-answer pairings
-    (drawn per file, so adding a file leaves the other files' pairings as they were)."""
+    (drawn per file, so adding a file leaves the other files' pairings as they were). The
+    English questions of the files matching `twinned` carry their Persian original (--distil)."""
     out = []
     for path in sorted((REPO / "bench" / "reader_data").glob(pattern)):
         rng = random.Random(f"{SEED}:{path.name}")
+        twins = bool(twinned) and path.match(twinned)
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for i, row in enumerate(rows):
             context = row["context"]
@@ -142,10 +149,11 @@ def written_examples(pattern: str = "*.jsonl") -> list[Example]:
                     start = context.find(qa["answer"])
                     answer = (start, start + len(qa["answer"]))
                 for question in (qa["question_fa"], qa["question_en"]):
-                    out.append(Example(question, row["title"], context, answer))
+                    twin = qa["question_fa"] if twins and question is qa["question_en"] else ""
+                    out.append(Example(question, row["title"], context, answer, twin=twin))
                     if rng.random() < NEGATIVE_SHARE and len(rows) > 1:
                         other = rows[rng.choice([j for j in range(len(rows)) if j != i])]
-                        out.append(Example(question, other["title"], other["context"], None))
+                        out.append(Example(question, other["title"], other["context"], None, twin=twin))
     return out
 
 
@@ -162,7 +170,7 @@ def without_answer_sentence(example: Example) -> Example | None:
     rest = " ".join(s.text for s in spans if s is not hit[0])
     if example.text[example.answer[0] : example.answer[1]] in rest:
         return None
-    return Example(example.question, example.title, rest, None)
+    return Example(example.question, example.title, rest, None, twin=example.twin)
 
 
 def drawn(example: Example, share: float, kind: str = "") -> bytes | None:
@@ -205,7 +213,7 @@ def in_context(example: Example, rng: random.Random) -> Example | None:
         answer = (example.answer[0] - lo, min(example.answer[1], hi) - lo)
     before = tuple(s.text for s in spans[:first])
     after = tuple(s.text for s in spans[last + 1 :])
-    return Example(example.question, example.title, example.text[lo:hi], answer, before, after)
+    return Example(example.question, example.title, example.text[lo:hi], answer, before, after, example.twin)
 
 
 def in_contexts(examples: list[Example], share: float) -> list[Example]:
@@ -283,6 +291,7 @@ class Target:
     choice: int  # 0: no answer; k+1: the window's sentence k
     start: int  # token index; 0 for no answer
     end: int
+    soft: np.ndarray | None = None  # the Persian original's reading over no answer and the sentences (--distil)
 
 
 def targets(tokenizer, example: Example) -> list[Target]:
@@ -376,7 +385,46 @@ def batches(items: list[Target], size: int, rng: random.Random) -> list[list[Tar
     return groups
 
 
-def loss_of(heads, hidden, batch, group: list[Target], span_weight: float):
+def twinned_targets(tokenizer, example: Example, mine: list[Target]) -> list[tuple[Target, Window]]:
+    """(English target, the same window read with the Persian original) for an example whose
+    twin is windowed as it is (the same sentences in each window); none otherwise."""
+    if not example.twin:
+        return []
+    theirs = targets(tokenizer, replace(example, question=example.twin))
+    if len(theirs) != len(mine):
+        return []
+    pairs = list(zip(mine, theirs, strict=True))
+    if any(a.window.sentence_index != b.window.sentence_index for a, b in pairs):
+        return []
+    return [(a, b.window) for a, b in pairs]
+
+
+def teach(model, heads, pairs: list[tuple[Target, Window]], pad: int, size: int) -> None:
+    """Set each English target's `soft`: the reader as it starts this run, reading the same
+    window with the Persian original, over no answer and the window's sentences. The reader
+    reads Persian questions better (dev eval part, given the gold paragraph: answerable-vs-not
+    AUC 0.79 against 0.75 for the same questions in English); on text it was never trained on,
+    its Persian reading says how likely each sentence is, which a hard label does not."""
+    import torch
+
+    started = time.time()
+    model.eval()
+    heads.eval()
+    ordered = sorted(pairs, key=lambda p: len(p[1].ids))
+    for at in range(0, len(ordered), size):
+        chunk = ordered[at : at + size]
+        batch = batch_tensors([w for _, w in chunk], pad)
+        with torch.no_grad():
+            hidden = embed_tokens(model, batch["input_ids"])
+            hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer)
+            choice, _, _ = head_outputs(heads, hidden, batch)
+        probs = torch.softmax(choice, dim=1).numpy()
+        for b, (target, window) in enumerate(chunk):
+            target.soft = probs[b, : len(window.sentences) + 1].astype(np.float32)
+    print(f"{len(pairs)} English windows taught by their Persian original in {time.time() - started:.0f} s", flush=True)
+
+
+def loss_of(heads, hidden, batch, group: list[Target], span_weight: float, distil: float = 0.0):
     import torch
     from torch.nn import functional as F
 
@@ -385,7 +433,19 @@ def loss_of(heads, hidden, batch, group: list[Target], span_weight: float):
     s_target = torch.tensor([t.start for t in group])
     e_target = torch.tensor([t.end for t in group])
     span = F.cross_entropy(start, s_target) + F.cross_entropy(end, e_target)
-    return F.cross_entropy(choice, c_target) + span_weight * span
+    loss = F.cross_entropy(choice, c_target) + span_weight * span
+    taught = [b for b, t in enumerate(group) if t.soft is not None]
+    if distil > 0 and taught:
+        # KL(Persian reading || English reading) over the choice, averaged over the batch
+        log_q = F.log_softmax(choice[taught], dim=1)
+        p = torch.zeros_like(log_q)
+        for row, b in enumerate(taught):
+            soft = torch.from_numpy(group[b].soft)
+            p[row, : len(soft)] = soft
+        log_q = log_q.masked_fill(p <= 0, 0.0)
+        kl = (p * (torch.log(p.clamp(min=1e-12)) - log_q)).sum(1)
+        loss = loss + distil * kl.sum() / len(group)
+    return loss
 
 
 def train(args: argparse.Namespace) -> None:
@@ -397,12 +457,16 @@ def train(args: argparse.Namespace) -> None:
     model, tokenizer = build_encoder(), load_tokenizer()  # the bundled weights, dequantised
     model.eval()
     split = dev_split(DEV)
-    examples = written_examples(args.data) + dev_examples(split["train"])
+    examples = written_examples(args.data, args.distil_data if args.distil > 0 else "") + dev_examples(split["train"])
     examples += near_misses(examples, args.near_miss)
     examples += in_contexts(examples, args.in_context)
     examples += name_swaps(examples, args.name_swaps)
     examples = persian_kept(examples, args.persian_share)
-    items = [t for e in examples for t in targets(tokenizer, e)]
+    items, pairs = [], []
+    for e in examples:
+        mine = targets(tokenizer, e)
+        items += mine
+        pairs += twinned_targets(tokenizer, e, mine)
     print(
         f"{len(examples)} examples, {len(items)} windows, {sum(len(t.window.ids) for t in items)} tokens; "
         f"{sum(t.choice > 0 for t in items)} with an answer",
@@ -437,6 +501,8 @@ def train(args: argparse.Namespace) -> None:
     elif args.warm_start:  # go on from an earlier run's layers and heads, with a new optimizer and schedule
         state = load_checkpoint(args.warm_start, top, heads)
         print(f"warm start from {args.warm_start} (after its epoch {state['epoch'] + 1})", flush=True)
+    if pairs:
+        teach(model, heads, pairs, tokenizer.pad, args.batch)
     if args.resume and CHECKPOINT.exists():
         state = load_checkpoint(CHECKPOINT, top, heads)
         optimizer.load_state_dict(state["optimizer"])
@@ -452,7 +518,7 @@ def train(args: argparse.Namespace) -> None:
         for n, i in enumerate(order, 1):
             group, lower, batch = cached[i]
             hidden = run_layers(model, lower.float(), batch["attention_mask"], top)
-            loss = loss_of(heads, hidden, batch, group, args.span_weight)
+            loss = loss_of(heads, hidden, batch, group, args.span_weight, args.distil)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(top.parameters()) + list(heads.parameters()), 1.0)
@@ -482,9 +548,10 @@ def train(args: argparse.Namespace) -> None:
 def save(model, heads, split: dict[str, list[str]], examples: list[Example], args: argparse.Namespace) -> None:
     from safetensors.torch import save_file
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     base = build_encoder()  # the untrained encoder: the shipped layers are 4-bit deltas from it
-    save_file(trained_state(model, heads, args.first_layer, base), str(OUT / WEIGHTS_FILE))
+    save_file(trained_state(model, heads, args.first_layer, base), str(out / WEIGHTS_FILE))
     config = ReaderConfig(
         args.first_layer,
         calibration={},  # a new reader needs its blend refitted: bench/blend_reader.py --write
@@ -499,28 +566,28 @@ def save(model, heads, split: dict[str, list[str]], examples: list[Example], arg
             "dev_split": split,
         },
     )
-    config.save(OUT)
-    print(f"wrote {OUT / WEIGHTS_FILE} ({(OUT / WEIGHTS_FILE).stat().st_size / 1e6:.1f} MB)", flush=True)
+    config.save(out)
+    print(f"wrote {out / WEIGHTS_FILE} ({(out / WEIGHTS_FILE).stat().st_size / 1e6:.1f} MB)", flush=True)
 
 
-def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, float]:
+def evaluate_given_passage(parts: tuple[str, ...] = ("eval",), folder: Path = OUT) -> dict[str, float]:
     """Reader-only figures on held-out dev contexts, given the gold paragraph."""
     from qa.models import Paragraph
     from qa.reader import TrainedReader
 
-    reader = TrainedReader(OUT)
+    reader = TrainedReader(folder)
     split = dev_split(DEV)
     keys = [k for part in parts for k in split[part]]
     examples = dev_examples(keys)
     sentence_ok = span_ok = answerable = 0
-    margins: list[tuple[float, bool]] = []
+    margins: list[tuple[float, bool, str]] = []
     words = []
     for e in examples:
         paragraph = Paragraph(0, "d", 0, e.text, e.title)
         read = reader.read(e.question, [paragraph])
         if read is None:
             continue
-        margins.append((read.answer_logit, e.answer is not None))
+        margins.append((read.answer_logit, e.answer is not None, detect_language(e.question)))
         if e.answer is None:
             continue
         answerable += 1
@@ -530,15 +597,20 @@ def evaluate_given_passage(parts: tuple[str, ...] = ("eval",)) -> dict[str, floa
         if gold in read.span.text:
             span_ok += 1
         words.append(len(read.span.text.split()))
-    pos = [m for m, a in margins if a]
-    neg = [m for m, a in margins if not a]
-    auc = np.mean([p > n for p in pos for n in neg]) if pos and neg else 0.0
+
+    def auc(language: str = "") -> float:
+        pos = [m for m, a, lang in margins if a and language in ("", lang)]
+        neg = [m for m, a, lang in margins if not a and language in ("", lang)]
+        return round(float(np.mean([p > n for p in pos for n in neg])), 3) if pos and neg else 0.0
+
     figures = {
         "questions": len(examples),
         "answer sentence right": round(sentence_ok / max(answerable, 1), 3),
         "span contains gold": round(span_ok / max(answerable, 1), 3),
         "median span words": float(np.median(words)) if words else 0.0,
-        "answerable-vs-not AUC": round(float(auc), 3),
+        "answerable-vs-not AUC": auc(),
+        "AUC, Persian questions": auc("fa"),
+        "AUC, English questions": auc("en"),
     }
     print(json.dumps(figures, ensure_ascii=False), flush=True)
     return figures
@@ -584,11 +656,23 @@ def main() -> None:
         help="share of the Persian questions' examples kept (a run leaning on the English ones)",
     )
     parser.add_argument(
+        "--distil",
+        type=float,
+        default=0.0,
+        help="weight of the loss that makes an English question read as its Persian original does (`teach`)",
+    )
+    parser.add_argument(
+        "--distil-data",
+        default="synth8_*.jsonl",
+        help="the written files whose English questions learn from their Persian original's reading (a glob)",
+    )
+    parser.add_argument(
         "--first-layer",
         type=int,
         default=FIRST_TRAINED_LAYER,
         help="the lowest encoder layer that trains (0-11); the ones below are frozen and cached",
     )
+    parser.add_argument("--out", type=Path, default=OUT, help="the reader folder written (and measured by --eval-only)")
     parser.add_argument("--cache-only", action="store_true", help="only cache new windows' frozen-layer outputs")
     parser.add_argument("--eval-only", action="store_true")
     args = parser.parse_args()
@@ -596,7 +680,7 @@ def main() -> None:
         train(args)
     if args.cache_only:
         return
-    evaluate_given_passage()
+    evaluate_given_passage(folder=args.out)
     print("next: bench/blend_reader.py --write fits how the reader joins the sentence selector", flush=True)
 
 

@@ -117,3 +117,76 @@ def test_the_persian_share_keeps_every_english_example(train_reader: ModuleType)
     assert all(e in kept for e in english)
     assert 3 < len(kept) - len(english) < 25
     assert kept == train_reader.persian_kept(persian + english, 0.3)
+
+
+def test_an_english_question_keeps_its_persian_original_through_near_misses_and_short_passages(
+    train_reader: ModuleType,
+) -> None:
+    example = train_reader.Example(
+        "Whom did Macron meet?",
+        "",
+        PARAGRAPH,
+        (PARAGRAPH.find(ANSWER), PARAGRAPH.find(ANSWER) + len(ANSWER)),
+        twin="ماکرون با چه کسی دیدار کرد؟",
+    )
+    miss = train_reader.without_answer_sentence(example)
+    assert miss is not None and miss.twin == example.twin
+    piece = train_reader.in_context(example, random.Random(0))
+    assert piece is not None and piece.twin == example.twin
+
+
+def test_an_english_window_learns_from_its_persian_original_read_by_the_same_reader(
+    train_reader: ModuleType,
+) -> None:
+    """`teach` sets what the reader says of the window read with the Persian original (a
+    distribution over no answer and the window's sentences); the loss's distillation term is
+    nothing when the English reading says the same and grows as it departs."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from embeddings.e5_tokenizer import load_tokenizer
+    from embeddings.reader_net import batch_tensors, build_heads, embed_tokens, run_layers
+
+    tokenizer = load_tokenizer()
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    model = transformers.BertModel(config, add_pooling_layer=False).eval()
+    heads = build_heads(32)
+    example = train_reader.Example(
+        "Whom did Macron meet?",
+        "",
+        PARAGRAPH,
+        (PARAGRAPH.find(ANSWER), PARAGRAPH.find(ANSWER) + len(ANSWER)),
+        twin="ماکرون با چه کسی دیدار کرد؟",
+    )
+    mine = train_reader.targets(tokenizer, example)
+    pairs = train_reader.twinned_targets(tokenizer, example, mine)
+    assert [t for t, _ in pairs] == mine and all(w.ids != t.window.ids for t, w in pairs)
+    assert train_reader.twinned_targets(tokenizer, _example(train_reader), mine) == [], "no twin, nothing to learn from"
+
+    train_reader.teach(model, heads, pairs, tokenizer.pad, 8)
+    soft = mine[0].soft
+    assert soft is not None and len(soft) == len(mine[0].window.sentences) + 1
+    assert abs(float(soft.sum()) - 1.0) < 1e-5
+
+    batch = batch_tensors([t.window for t in mine], tokenizer.pad)
+    with torch.no_grad():
+        hidden = run_layers(
+            model, embed_tokens(model, batch["input_ids"]), batch["attention_mask"], model.encoder.layer
+        )
+        plain = float(train_reader.loss_of(heads, hidden, batch, mine, 0.25))
+        taught = float(train_reader.loss_of(heads, hidden, batch, mine, 0.25, 1.0))
+        assert taught > plain, "the English reading is not yet the Persian one"
+        twin_batch = batch_tensors([w for _, w in pairs], tokenizer.pad)
+        twin_hidden = run_layers(
+            model, embed_tokens(model, twin_batch["input_ids"]), twin_batch["attention_mask"], model.encoder.layer
+        )
+        same = float(train_reader.loss_of(heads, twin_hidden, twin_batch, mine, 0.25, 1.0))
+        same_plain = float(train_reader.loss_of(heads, twin_hidden, twin_batch, mine, 0.25))
+    assert abs(same - same_plain) < 1e-4, "read as the Persian original is, there is nothing to learn"
