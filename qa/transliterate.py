@@ -111,8 +111,8 @@ def latin_skeletons(word: str) -> frozenset[str]:
         for form in {base, base.replace("w", ""), base[1:] if base[:1] in "vw" else base}:
             for spelled in (form, form[:-1]) if form.endswith("s") else (form,):
                 out.add(latin_skeleton(spelled))
-                if spelled[:1] == "h" and spelled[1:2] not in ("", "h"):
-                    out.add(_OPENING_H + latin_skeleton(spelled[1:]).removeprefix(_OPENING_H))
+                if spelled[:1] == "h" and spelled[1:2] not in ("", "h"):  # latin_skeleton drops every h
+                    out.add(_OPENING_H + latin_skeleton(spelled[1:]))
     return frozenset(s for s in out if len(s) >= MIN_CONSONANTS)
 
 
