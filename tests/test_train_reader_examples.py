@@ -8,14 +8,12 @@ character or a passage labelled with an answer that stands only in the text arou
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from types import ModuleType
 
 import pytest
+from bench_script import bench_script
 
-from qa.settings import REPO_ROOT
 from qa.text import sentences
 
 PARAGRAPH = (
@@ -29,12 +27,7 @@ ANSWER = "اولاف شولتس"
 
 @pytest.fixture(scope="module")
 def train_reader() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_reader", REPO_ROOT / "bench" / "train_reader.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_reader"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("train_reader")
 
 
 def _example(train_reader: ModuleType, question: str = "ماکرون با چه کسی دیدار کرد؟", answer: str | None = ANSWER):
