@@ -6,12 +6,13 @@ selector's features (cosines and word overlaps) cannot. Here every candidate sen
 selector weighs gets the reader's log-odds that it answers (`TrainedReader.sentence_logits`)
 beside the selector's own score, and the blend `selector + beta x reader` is fitted (one beta
 per question language, a grid) on questions neither was fitted on: the dev "calibration" part
-and bench/reader_data/heldout. It prints the sentence accuracy and the share of short answers
-(qa.answer.short_answer) holding the gold on the dev "eval" part, at beta 0 (the selector
-alone) and at the fitted beta, and, with `--write`, stores the blend and its confidence in
-models/reader/config.json (`qa.reader.ReaderBlend`).
+and bench/reader_data/heldout, each part counting the same (`fitted_beta`). It prints the
+sentence accuracy and the share of short answers (qa.answer.short_answer) holding the gold on
+the dev "eval" part, at beta 0 (the selector alone) and at the fitted beta, and, with
+`--write`, stores the blend and its confidence in models/reader/config.json
+(`qa.reader.ReaderBlend`).
 
-    .venv/bin/python bench/blend_reader.py --data-dir /tmp/qa-blend     # ~15 min on 2 cores
+    .venv/bin/python bench/blend_reader.py --data-dir /tmp/qa-blend     # ~17 min on 2 cores
     .venv/bin/python bench/blend_reader.py --cached --write                # refit, store the blend
 """
 
