@@ -63,6 +63,7 @@ from embeddings.reader_net import (  # noqa: E402
     encode_in_context,
     head_outputs,
     load_trained_state,
+    read_windows,
     run_layers,
     trained_state,
 )
@@ -415,9 +416,7 @@ def teach(model, heads, pairs: list[tuple[Target, Window]], pad: int, size: int)
         chunk = ordered[at : at + size]
         batch = batch_tensors([w for _, w in chunk], pad)
         with torch.no_grad():
-            hidden = embed_tokens(model, batch["input_ids"])
-            hidden = run_layers(model, hidden, batch["attention_mask"], model.encoder.layer)
-            choice, _, _ = head_outputs(heads, hidden, batch)
+            choice, _, _ = read_windows(model, heads, batch)
         probs = torch.softmax(choice, dim=1).numpy()
         for b, (target, window) in enumerate(chunk):
             target.soft = probs[b, : len(window.sentences) + 1].astype(np.float32)

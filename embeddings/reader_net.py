@@ -228,6 +228,13 @@ def head_outputs(heads: Any, hidden: Any, batch: dict[str, Any]) -> tuple[Any, A
     return choice, start, end
 
 
+def read_windows(model: Any, heads: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """`head_outputs` of a batch of windows (`batch_tensors`) read by every layer of the encoder;
+    the caller chooses the grad mode."""
+    hidden = run_layers(model, embed_tokens(model, batch["input_ids"]), batch["attention_mask"], model.encoder.layer)
+    return head_outputs(heads, hidden, batch)
+
+
 def run_layers(model: Any, hidden: Any, mask: Any, layers: Sequence[Any]) -> Any:
     """Hidden states after running `layers` of a BertModel over `hidden` with a padding mask
     (an additive mask: padding gets the dtype's minimum before the softmax)."""

@@ -266,7 +266,7 @@ class TrainedReader:
     ) -> ReaderPass | None:
         """The windows of the paragraphs read with the question (each with its context, when
         given), and the heads' outputs."""
-        from embeddings.reader_net import batch_tensors, embed_tokens, encode_in_context, head_outputs, run_layers
+        from embeddings.reader_net import batch_tensors, encode_in_context, read_windows
 
         windows, owners, spans_of = [], [], []
         for rank, paragraph in enumerate(paragraphs):
@@ -285,9 +285,7 @@ class TrainedReader:
         torch = self._torch
         batch = batch_tensors(windows, self._tokenizer.pad)
         with torch.inference_mode():
-            hidden = embed_tokens(self._model, batch["input_ids"])
-            hidden = run_layers(self._model, hidden, batch["attention_mask"], self._model.encoder.layer)
-            choice, start, end = head_outputs(self._heads, hidden, batch)
+            choice, start, end = read_windows(self._model, self._heads, batch)
         return ReaderPass(
             windows, owners, spans_of, choice.numpy(), start.numpy(), end.numpy(), [p.id for p in paragraphs]
         )

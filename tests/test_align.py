@@ -265,7 +265,8 @@ def test_sentences_of_both_languages_compete_on_one_scale(
     # the same meaning: without the offset the selector's Persian sentences win on form. (The
     # trained reader, which reads question and sentence together, is off: it would hide the scale.)
     selector = make_service(tmp_path / "selector", embedder, reader="off")
-    for service in (selector, make_service(tmp_path / "default", embedder)):
+    default = make_service(tmp_path / "default", embedder)
+    for service in (selector, default):
         service.ingest_text(LEAGUE, doc_id="league", title="استقلال")
         service.ingest_text(GOLESTAN, doc_id="golestan", title="کاخ گلستان")
         service.ingest_text(ENGLISH, doc_id="zayandeh-en", title="Zayandeh River")
@@ -283,4 +284,4 @@ def test_sentences_of_both_languages_compete_on_one_scale(
     dated = selector.ask("پل‌های تاریخی زاینده‌رود در سال ۱۳۵۰ در دوره کدام سلسله ساخته شدند؟", min_confidence=0)
     assert dated.citations[0].doc_id == "zayandeh-en"
     assert dated.signals["missing_word"] > 0, "but a number it lacks is one"
-    assert service.ask(question, min_confidence=0).citations[0].doc_id == "zayandeh-en", "and with the reader"
+    assert default.ask(question, min_confidence=0).citations[0].doc_id == "zayandeh-en", "and with the reader"
